@@ -1,0 +1,21 @@
+"""fastai_hf: Hugging Face transformers trained with fastai's Learner (blurr's HF_* API, rebuilt).
+
+`from fastai_hf import *` gives fastai's text API (`fastai.text.all`) plus the HF_* layer.
+"""
+import os as _os
+
+_os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # batches are tokenized in the main process
+
+from fastai.text.all import *  # noqa: E402,F401,F403  (the fastai API users script against)
+
+from .hub import HF_TASKS_ALL, HF_TASKS_AUTO, AutoConfig, get_hf_objects, minilm_path  # noqa: E402
+from .data import HF_BeforeBatchTransform, HF_TextBlock, HF_TextDL, HF_TextInput  # noqa: E402
+from .checks import DataBlock, check_source  # noqa: E402  (fastai's DataBlock plus up-front checks)
+from .modeling import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter  # noqa: E402
+from .predict import hf_predict  # noqa: E402  (also patches Learner.predict for HF learners)
+from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
+from .export import hf_save_pretrained  # noqa: E402
+from .datasets import HF_load_dataset  # noqa: E402
+from .goemotions import goemotions_path, load_goemotions  # noqa: E402
+
+__version__ = "0.1.0"

@@ -1,0 +1,122 @@
+"""Data: `HF_TextBlock`, the per-batch tokenizer and a loader that batches texts of similar length.
+
+Items stay raw strings until a batch is drawn. `HF_BeforeBatchTransform` tokenizes the whole batch
+at once in `before_batch`, padding to the batch's longest text (dynamic padding). `HF_TextDL` sorts
+by character length, a free proxy for token length, so texts are never tokenized twice.
+"""
+import math
+
+import pandas as pd
+from fastai.data.block import TransformBlock
+from fastai.data.core import DataLoaders
+from fastai.data.transforms import Category, MultiCategory
+from fastai.text.data import SortedDL
+from fastai.torch_core import display_df
+from fasttransform import DisplayedTransform, Transform
+
+__all__ = ["HF_TextBlock", "HF_BeforeBatchTransform", "HF_TextDL", "HF_TextInput", "hf_tokenizer_of"]
+
+
+class HF_TextInput(Transform):
+    "Type transform of an `HF_TextBlock` item: checks that it is a non-empty string."
+    def encodes(self, o):
+        if isinstance(o, str) and o.strip(): return o
+        what = "missing (NA)" if o is None or (isinstance(o, float) and math.isnan(o)) else repr(o)
+        raise ValueError(f"a text is {what}; every text must be a non-empty string. Drop or fill those rows "
+                         "before building the DataLoaders (e.g. df[df['text'].str.strip() != ''].dropna())")
+
+
+class HF_BeforeBatchTransform(DisplayedTransform):
+    "Tokenizes a list of samples `(text, *targets)` in one call, padded to the longest text of the batch."
+    def __init__(self, hf_arch=None, hf_tokenizer=None, max_length=None, padding=True, truncation=True,
+                 tok_kwargs=None):
+        if hf_tokenizer is None or not callable(hf_tokenizer):
+            raise TypeError("hf_tokenizer must be a Hugging Face tokenizer, e.g. the third value of get_hf_objects()")
+        self.hf_arch, self.hf_tokenizer, self.max_length = hf_arch, hf_tokenizer, max_length
+        self.padding, self.truncation, self.tok_kwargs = padding, truncation, dict(tok_kwargs or {})
+
+    def tokenize(self, texts):
+        "The batch as a dict of tensors (input_ids, attention_mask, ...), one row per text."
+        return self.hf_tokenizer(list(texts), padding=self.padding, truncation=self.truncation,
+                                 max_length=self.max_length, return_tensors="pt", **self.tok_kwargs)
+
+    def encodes(self, samples: list):
+        enc = self.tokenize(s[0] for s in samples)
+        # One dict per sample, so fastai's collate (and any later before_batch transform) sees samples.
+        rows = [{k: v[i] for k, v in enc.items()} for i in range(len(samples))]
+        return [(row, *s[1:]) for row, s in zip(rows, samples)]
+
+    def decode_texts(self, input_ids):
+        "Texts back from a batch of token ids (padding and special tokens dropped)."
+        return self.hf_tokenizer.batch_decode(input_ids, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+
+
+def hf_tokenizer_of(dl_or_dls):
+    "The `HF_BeforeBatchTransform` of a DataLoader (or DataLoaders), or None for non-HF data."
+    dl = dl_or_dls.train if isinstance(dl_or_dls, DataLoaders) else dl_or_dls
+    return next((t for t in getattr(getattr(dl, "before_batch", None), "fs", []) if isinstance(t, HF_BeforeBatchTransform)), None)
+
+
+def _length(sample):
+    return len(sample[0])
+
+
+class HF_TextDL(SortedDL):
+    """Sorted-by-length DataLoader for raw-text items, shown as a table of texts and targets.
+
+    Training batches are shuffled in chunks of similar length; validation and test batches run
+    longest first (`get_preds` puts predictions back in item order). Defaults to `num_workers=0`:
+    tokenizing a batch in the main process costs about a millisecond.
+    """
+    def __init__(self, dataset, sort_func=_length, res=None, num_workers=0, **kwargs):
+        super().__init__(dataset, sort_func=sort_func, res=res, num_workers=num_workers, **kwargs)
+
+    @property
+    def hf_before_batch(self): return hf_tokenizer_of(self)
+
+    def _decode_targets(self, ys, n):
+        "Each target tensor of a batch as a list of n labels (strings, joined for multi-label)."
+        cols = []
+        for j, y in enumerate(ys):
+            tl = self.dataset.tls[self.n_inp + j]
+            decoded = [tl.decode(y[i]) for i in range(n)]
+            cols.append([";".join(map(str, d)) if isinstance(d, MultiCategory) else
+                         (str(d) if isinstance(d, Category) else d.item() if hasattr(d, "item") else d)
+                         for d in decoded])
+        return cols
+
+    def _table(self, b, max_n, preds=None):
+        b = self.decode(b)
+        x, ys = b[0], b[self.n_inp:]
+        n = min(max_n, len(x["input_ids"]))
+        df = pd.DataFrame({"text": self.hf_before_batch.decode_texts(x["input_ids"][:n])})
+        names = ["target"] if len(ys) == 1 else [f"target_{j}" for j in range(len(ys))]
+        for name, col in zip(names, self._decode_targets(ys, n)): df[name] = col
+        if preds is not None:
+            preds = preds if isinstance(preds, (tuple, list)) else (preds,)
+            for name, col in zip(names, self._decode_targets(preds, n)): df[name.replace("target", "predicted")] = col
+        return df
+
+    def show_batch(self, b=None, max_n=9, ctxs=None, show=True, unique=False, **kwargs):
+        "A DataFrame of decoded texts and targets; printed (or displayed in a notebook) when `show`."
+        df = self._table(self.one_batch() if b is None else b, max_n)
+        if not show: return df
+        display_df(df)
+
+    def show_results(self, b, out, max_n=9, ctxs=None, show=True, **kwargs):
+        "Like `show_batch`, with a `predicted` column from the decoded predictions `out`."
+        df = self._table(b, max_n, preds=out)
+        if not show: return df
+        display_df(df)
+
+
+def HF_TextBlock(hf_arch=None, hf_tokenizer=None, max_length=None, padding=True, truncation=True,
+                 tok_kwargs=None, before_batch_tfm=None, dl_type=HF_TextDL, **kwargs):
+    """A TransformBlock for raw texts, tokenized per batch by `hf_tokenizer` with dynamic padding.
+
+    `max_length`/`truncation` cap long texts (default: the tokenizer's own limit); `tok_kwargs` go to
+    the tokenizer call. `before_batch_tfm` replaces the default `HF_BeforeBatchTransform`.
+    """
+    tfm = before_batch_tfm or HF_BeforeBatchTransform(hf_arch, hf_tokenizer, max_length=max_length,
+                                                      padding=padding, truncation=truncation, tok_kwargs=tok_kwargs)
+    return TransformBlock(type_tfms=HF_TextInput(), dl_type=dl_type, dls_kwargs={"before_batch": tfm, **kwargs})

@@ -1,0 +1,27 @@
+"""Export: a standard Hugging Face folder from a trained learner.
+
+`learn.export()` / `load_learner()` (fastai's own) pickle the whole learner, tokenizer included.
+`hf_save_pretrained` writes what the rest of the HF ecosystem loads: model weights, tokenizer and a
+config whose `id2label`, `label2id` and `problem_type` match the learner's data.
+"""
+from pathlib import Path
+
+from .data import hf_tokenizer_of
+from .modeling import sync_config, wrapper_of
+
+__all__ = ["hf_save_pretrained"]
+
+
+def hf_save_pretrained(learn, path, **kwargs):
+    """Save the learner's model and tokenizer to `path` with `save_pretrained` (kwargs go to the
+    model's). `transformers.pipeline("text-classification", model=path)` then scores texts as the
+    learner does (use `top_k=None` to get every label). Returns the path."""
+    model = wrapper_of(learn.model)
+    tfm = hf_tokenizer_of(learn.dls)
+    if model is None or tfm is None:
+        raise TypeError("hf_save_pretrained needs a learner built from HF_BaseModelWrapper and an HF_TextBlock")
+    sync_config(learn)
+    path = Path(path)
+    model.hf_model.save_pretrained(path, **kwargs)
+    tfm.hf_tokenizer.save_pretrained(path)
+    return path
