@@ -17,5 +17,9 @@ from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_save_pretrained  # noqa: E402
 from .datasets import HF_load_dataset  # noqa: E402
 from .goemotions import goemotions_path, load_goemotions  # noqa: E402
+from .features import hf_hidden_states  # noqa: E402
+from .interpret import confidence_df, confusion_matrix_df, plot_confusion_matrix, top_losses_df  # noqa: E402
+from .ulmfit import (awd_lstm_config, language_model_learner, lm_predict, numericalize_tokens,  # noqa: E402
+                     proc_rules, spec_tokens, text_classifier_learner, text_tokens, text_vocab)
 
 __version__ = "0.1.0"

@@ -65,7 +65,7 @@ def _load(what, loader, name, **kwargs):
     "Call a transformers loader; turn 'cannot find it' into one clear error for a local folder or offline hub."
     try:
         return loader(name, **kwargs)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # missing files, or a folder that holds no model
         where = "the folder" if os.path.isdir(name) else "the Hugging Face Hub (are you offline?)"
         raise ValueError(f"could not load the {what} of '{name}' from {where}: {e}. Pass a local "
                          "folder saved with save_pretrained(), or a model id reachable on the hub") from e
@@ -92,7 +92,8 @@ def get_hf_objects(pretrained_model_name_or_path, task=None, config=None, tokeni
     # A new num_labels means a new head: re-initialise a saved head of another size, as fine-tuning expects.
     model_kwargs = {"ignore_mismatched_sizes": True, **(model_kwargs or {})}
     hf_model = _load("model", model_cls.from_pretrained, name, config=config, **model_kwargs)
-    return config.model_type, config, hf_tokenizer, hf_model
+    # transformers 5 copies the config into the model: return the model's own, so edits reach the model.
+    return hf_model.config.model_type, hf_model.config, hf_tokenizer, hf_model
 
 
 def minilm_path():

@@ -1,0 +1,115 @@
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import EKMAN, hf_objects
+from fastai_hf import (ColReader, DataBlock, HF_BeforeBatchTransform, HF_load_dataset, HF_TextBlock,
+                       MultiCategoryBlock, RandomSplitter)
+
+
+@pytest.fixture(scope="module")
+def multi_dls(tiny_path, ekman_df):
+    hf_arch, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
+    dblock = DataBlock(blocks=[HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=tok), MultiCategoryBlock(encoded=True, vocab=EKMAN)],
+                       get_x=ColReader("text"), get_y=ColReader(EKMAN), splitter=RandomSplitter(seed=1))
+    return dblock.dataloaders(ekman_df, bs=8)
+
+
+def test_items_stay_raw_strings(multi_dls, ekman_df):
+    text, y = multi_dls.train_ds[0]
+    assert isinstance(text, str) and text in set(ekman_df["text"])
+    assert y.shape == (len(EKMAN),)
+
+
+def test_batches_are_padded_to_their_longest_text(multi_dls):
+    tok = multi_dls.train.hf_before_batch.hf_tokenizer
+    for xb, yb in list(multi_dls.train)[:4]:
+        ids, mask = xb["input_ids"], xb["attention_mask"]
+        assert ids.shape == mask.shape and yb.shape == (len(ids), len(EKMAN))
+        assert mask.sum(1).max() == ids.shape[1]  # no column is padding for every row
+        assert (ids[mask == 0] == tok.pad_token_id).all()
+
+
+def test_tokenizes_each_text_once_per_batch(tiny_path, ekman_df):
+    hf_arch, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
+    calls = []
+
+    class Counting(HF_BeforeBatchTransform):
+        def tokenize(self, texts):
+            texts = list(texts)
+            calls.append(len(texts))
+            return super().tokenize(texts)
+
+    block = HF_TextBlock(before_batch_tfm=Counting(hf_arch, tok))
+    dls = DataBlock(blocks=[block, MultiCategoryBlock(encoded=True, vocab=EKMAN)], get_x=ColReader("text"),
+                    get_y=ColReader(EKMAN), splitter=RandomSplitter(seed=0)).dataloaders(ekman_df, bs=8)
+    # building the loaders only runs fastai's one-item type-inference pass, not the data set
+    assert sum(calls) <= 2
+    calls.clear()
+    n = sum(1 for _ in dls.train)
+    assert len(calls) == n and sum(calls) == len(dls.train) * 8
+
+
+def test_training_batches_group_similar_lengths(multi_dls):
+    "Mean padding in sorted batches is well below that of batches drawn in random order."
+    lengths = np.array(multi_dls.train.res)
+    rng = np.random.default_rng(0)
+
+    def padding(batches): return np.mean([lengths[b].max() - lengths[b].mean() for b in batches])
+
+    idxs = list(multi_dls.train.get_idxs())
+    bs = multi_dls.train.bs
+    sorted_batches = [idxs[i:i + bs] for i in range(0, len(idxs) - bs + 1, bs)]
+    perm = rng.permutation(len(lengths))
+    random_batches = [perm[i:i + bs] for i in range(0, len(perm) - bs + 1, bs)]
+    assert padding(sorted_batches) < 0.5 * padding(random_batches)
+
+
+def test_max_length_truncates(tiny_path, ekman_df):
+    hf_arch, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
+    dls = DataBlock(blocks=[HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=tok, max_length=12), MultiCategoryBlock(encoded=True, vocab=EKMAN)],
+                    get_x=ColReader("text"), get_y=ColReader(EKMAN)).dataloaders(ekman_df, bs=8)
+    assert dls.one_batch()[0]["input_ids"].shape[1] <= 12
+
+
+def test_validation_runs_longest_first(multi_dls):
+    res = np.array(multi_dls.valid.res)
+    order = list(multi_dls.valid.get_idxs())
+    assert list(res[order]) == sorted(res, reverse=True)
+
+
+def test_show_batch_decodes_texts_and_labels(multi_dls, ekman_df):
+    df = multi_dls.show_batch(show=False, max_n=4)
+    assert list(df.columns) == ["text", "target"] and len(df) == 4
+    known = {" ".join(t.lower().split()) for t in ekman_df["text"]}
+    assert sum(" ".join(t.split()) in known for t in df["text"]) >= 2  # uncased tokenizer: lowercase round trip
+    for labels in df["target"]: assert set(labels.split(";")) <= set(EKMAN)
+
+
+def test_show_batch_prints(multi_dls, capsys):
+    multi_dls.show_batch(max_n=2)
+    assert "text" in capsys.readouterr().out
+
+
+def test_hf_text_block_needs_a_tokenizer():
+    with pytest.raises(TypeError, match="hf_tokenizer must be"):
+        HF_TextBlock(hf_arch="bert")
+
+
+def test_hf_load_dataset_formats(tmp_path):
+    df = pd.DataFrame({"text": ["a b", "c", "d e f", "g"], "x": [0, 1, 1, 0]})
+    df.to_csv(tmp_path / "d.csv", index=False)
+    df.to_csv(tmp_path / "d.tsv", index=False, sep="\t")
+    df.to_json(tmp_path / "d.jsonl", orient="records", lines=True)
+    df.to_parquet(tmp_path / "d.parquet")
+    for path, f in [("csv", "d.csv"), ("tsv", "d.tsv"), ("json", "d.jsonl"), ("parquet", "d.parquet")]:
+        out = HF_load_dataset(path, data_files=str(tmp_path / f), split="train")
+        assert isinstance(out, pd.DataFrame) and out["text"].tolist() == df["text"].tolist(), path
+        assert out["x"].tolist() == [0, 1, 1, 0]
+    assert len(HF_load_dataset("csv", data_files=str(tmp_path / "d.csv"), split="train[:50%]")) == 2
+    both = HF_load_dataset("csv", data_files={"train": str(tmp_path / "d.csv"), "test": str(tmp_path / "d.csv")})
+    assert set(both) == {"train", "test"} and all(isinstance(v, pd.DataFrame) for v in both.values())
+
+
+def test_hf_load_dataset_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="could not find the data"):
+        HF_load_dataset("csv", data_files=str(tmp_path / "nope.csv"), split="train")
