@@ -1,9 +1,12 @@
-"""Up-front checks of a DataFrame before fastai turns it into Datasets.
+"""Input checks that fail early and say what to fix.
 
 fastai reads rows lazily, so bad data surfaces as a KeyError or a NaN loss deep in training.
-`DataBlock` here is fastai's, plus one vectorised pass over the source that names the column or
-label at fault and says what to do. Sources that are not DataFrames go through unchanged.
+`DataBlock` here is fastai's, plus one vectorised pass over a DataFrame source that names the
+column or label at fault. `check_texts` and `as_int` check the arguments of the functions that
+take texts or counts (R sends every number as a double, so 32.0 counts as 32).
 """
+import math
+
 import numpy as np
 import pandas as pd
 from fastai.data.block import DataBlock as _FastaiDataBlock
@@ -11,7 +14,34 @@ from fastai.data.transforms import Categorize, ColReader, EncodedMultiCategorize
 
 from .data import HF_TextInput
 
-__all__ = ["DataBlock", "check_source"]
+__all__ = ["DataBlock", "check_source", "check_texts", "as_int"]
+
+
+def as_int(name, value, minimum=None):
+    "An integer argument: 32 or 32.0 (R's numbers are doubles) pass; 32.5, True or '32' do not."
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
+        and math.isfinite(value) and float(value) == int(value) and (minimum is None or int(value) >= minimum)
+    if not ok:
+        raise ValueError(f"{name} must be an integer{'' if minimum is None else f' >= {minimum}'}, not {value!r}")
+    return int(value)
+
+
+def check_texts(texts):
+    "`texts` as a list of non-empty strings: a string, or a list/tuple/array/Series of strings."
+    if isinstance(texts, str): texts = [texts]
+    elif isinstance(texts, pd.DataFrame):
+        raise TypeError("texts must be a column of strings, not a DataFrame; pass e.g. df['text']")
+    elif not isinstance(texts, (list, tuple, pd.Series, np.ndarray)):
+        raise TypeError(f"texts must be a string or a list/array/Series of strings, not {type(texts).__name__}")
+    texts = list(texts)
+    if not texts: raise ValueError("no texts given: pass at least one non-empty string")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        first = texts[bad[0]]
+        what = "missing (NA)" if first is None or (isinstance(first, float) and math.isnan(first)) else repr(first)
+        raise ValueError(f"{len(bad)} texts are missing, empty or not strings (positions {bad[:10]}, 0-based; "
+                         f"e.g. {what}); drop or fill them first, e.g. df.dropna(subset=['text'])")
+    return texts
 
 
 def _col_names(reader, df):

@@ -5,47 +5,19 @@ are tokenized once, sorted by token length so each batch pads as little as possi
 under `torch.inference_mode` on the model's device, and the rows are put back in input order.
 """
 import inspect
-import math
 
 import numpy as np
-import pandas as pd
 import torch
 from fastai.learner import Learner
 from torch import nn
 
+from .checks import as_int, check_texts
 from .data import hf_tokenizer_of
 from .modeling import HF_BaseModelWrapper, wrapper_of
 
 __all__ = ["hf_hidden_states"]
 
 _POOLINGS = ("cls", "mean")
-
-
-def _as_int(name, value, minimum=None):
-    "An integer argument. R sends numbers as doubles, so 32.0 counts as 32; 32.5, True or '32' do not."
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
-        and math.isfinite(value) and float(value) == int(value) and (minimum is None or int(value) >= minimum)
-    if not ok:
-        raise ValueError(f"{name} must be an integer{'' if minimum is None else f' >= {minimum}'}, not {value!r}")
-    return int(value)
-
-
-def _texts(texts):
-    "`texts` as a list of non-empty strings (a string, or a list/tuple/array/Series of strings)."
-    if isinstance(texts, str): texts = [texts]
-    elif isinstance(texts, pd.DataFrame):
-        raise TypeError("texts must be a column of strings, not a DataFrame; pass e.g. df['text']")
-    elif not isinstance(texts, (list, tuple, pd.Series, np.ndarray)):
-        raise TypeError(f"texts must be a string or a list/array/Series of strings, not {type(texts).__name__}")
-    texts = list(texts)
-    if not texts: raise ValueError("no texts given: pass at least one non-empty string")
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
-    if bad:
-        first = texts[bad[0]]
-        what = "missing (NA)" if first is None or (isinstance(first, float) and math.isnan(first)) else repr(first)
-        raise ValueError(f"{len(bad)} texts are missing, empty or not strings (positions {bad[:10]}, 0-based; "
-                         f"e.g. {what}); drop or fill them first, e.g. df.dropna(subset=['text'])")
-    return texts
 
 
 def _model_and_tokenizer(hf_model, hf_tokenizer):
@@ -70,7 +42,7 @@ def _model_and_tokenizer(hf_model, hf_tokenizer):
 
 
 def _max_length(hf_tokenizer, base, max_length):
-    if max_length is not None: return _as_int("max_length", max_length, 2)
+    if max_length is not None: return as_int("max_length", max_length, 2)
     # Tokenizers without a known limit report a huge model_max_length; fall back to the model's positions.
     n = getattr(hf_tokenizer, "model_max_length", None)
     return n if n is not None and n < 1_000_000 else getattr(base.config, "max_position_embeddings", None)
@@ -90,11 +62,11 @@ def hf_hidden_states(texts, hf_model, hf_tokenizer=None, pooling="cls", bs=64, m
     """
     if pooling not in _POOLINGS:
         raise ValueError(f"pooling must be one of {list(_POOLINGS)}, not {pooling!r}")
-    bs = _as_int("bs (the batch size)", bs, 1)
-    texts = _texts(texts)
+    bs = as_int("bs (the batch size)", bs, 1)
+    texts = check_texts(texts)
     base, hf_tokenizer = _model_and_tokenizer(hf_model, hf_tokenizer)
     n_layers = getattr(base.config, "num_hidden_layers", None)
-    layer = _as_int("layer", layer)
+    layer = as_int("layer", layer)
     if n_layers is not None and not -(n_layers + 1) <= layer <= n_layers:
         raise ValueError(f"layer must be an integer from {-(n_layers or 0) - 1} to {n_layers or 0} "
                          f"(0 = embeddings, -1 = last layer), not {layer!r}")

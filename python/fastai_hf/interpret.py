@@ -25,7 +25,7 @@ from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
 
 from .data import hf_tokenizer_of
-from .features import _as_int
+from .checks import as_int
 from .modeling import _problem_type
 
 __all__ = ["confidence_df", "top_losses_df", "confusion_matrix_df", "plot_confusion_matrix"]
@@ -119,7 +119,7 @@ def top_losses_df(learn, k=10, dl=None, largest=True):
     """The `k` rows of `dl` (default: validation) with the largest losses (`largest=False`: smallest),
     as a DataFrame: `text`, `label`, `predicted`, `loss`, `probability` (of the predicted label) and
     `label_probability`. `k=None` gives all rows, sorted."""
-    k = None if k is None else _as_int("k (the number of rows; None for all)", k, 1)
+    k = None if k is None else as_int("k (the number of rows; None for all)", k, 1)
     df = confidence_df(learn, dl)
     df = df.sort_values("loss", ascending=not largest, kind="stable")
     cols = ["text", "label", "predicted", "loss", "probability", "label_probability"]

@@ -13,6 +13,7 @@ from fastai.data.transforms import Category, ColReader, MultiCategory
 from fastai.learner import Learner
 from fastcore.basics import patch
 
+from .checks import check_texts
 from .data import hf_tokenizer_of
 from .modeling import _problem_type
 
@@ -22,21 +23,14 @@ __all__ = ["hf_predict", "texts_of", "label_thresholds"]
 def texts_of(learn, texts):
     """`texts` as a list of non-empty strings: a string, a list/array/Series of strings, or a
     DataFrame holding the column the learner was trained on."""
-    if isinstance(texts, str): texts = [texts]
-    elif isinstance(texts, pd.DataFrame):
+    if isinstance(texts, pd.DataFrame):
         cols = [c for t in learn.dls.train_ds.tls[0].tfms.fs if isinstance(t, ColReader) for c in t.cols]
         col = next((c for c in cols if c in texts.columns), None)
         if col is None:
             raise ValueError(f"the DataFrame has no text column {cols or ''}; its columns are {list(texts.columns)}. "
                              "Pass the column of texts itself, e.g. df['text']")
         texts = texts[col]
-    texts = list(texts)
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
-    if not texts: raise ValueError("no texts to predict: pass at least one non-empty string")
-    if bad:
-        raise ValueError(f"texts at positions {bad[:10]} (0-based) are missing or empty; every text must be a "
-                         "non-empty string")
-    return texts
+    return check_texts(texts)
 
 
 def _is_multilabel(learn): return _problem_type(learn) == "multi_label_classification"

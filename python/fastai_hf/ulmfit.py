@@ -27,7 +27,7 @@ from fastai.text.data import Numericalize
 from fastai.text.models.awdlstm import AWD_LSTM, awd_lstm_clas_config, awd_lstm_lm_config
 from fastcore.foundation import L
 
-from .features import _as_int
+from .checks import as_int, check_texts
 
 __all__ = ["language_model_learner", "text_classifier_learner", "lm_predict", "awd_lstm_config",
            "spec_tokens", "proc_rules", "text_tokens", "text_vocab", "numericalize_tokens"]
@@ -39,7 +39,7 @@ def _clean_config(config):
     if config is None: return None
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict such as awd_lstm_config(), not {type(config).__name__}")
-    return {k: (_as_int(k, v, 0) if k in _INT_KEYS else v) for k, v in config.items()}
+    return {k: (as_int(k, v, 0) if k in _INT_KEYS else v) for k, v in config.items()}
 
 
 def awd_lstm_config(task="lm", **overrides):
@@ -119,9 +119,9 @@ def text_classifier_learner(dls, arch=AWD_LSTM, seq_len=72, config=None, backwar
     ULMFiT recipe the encoder comes from your fine-tuned language model (`load_encoder`), so
     `pretrained=False` is the offline choice; `pretrained_fnames` loads local weights into the encoder."""
     config = _clean_config(config)
-    args = dict(seq_len=_as_int("seq_len", seq_len, 1), config=config, backwards=backwards, drop_mult=drop_mult,
-                n_out=None if n_out is None else _as_int("n_out", n_out, 1), lin_ftrs=lin_ftrs, ps=ps,
-                max_len=_as_int("max_len", max_len, 1), y_range=y_range, **kwargs)
+    args = dict(seq_len=as_int("seq_len", seq_len, 1), config=config, backwards=backwards, drop_mult=drop_mult,
+                n_out=None if n_out is None else as_int("n_out", n_out, 1), lin_ftrs=lin_ftrs, ps=ps,
+                max_len=as_int("max_len", max_len, 1), y_range=y_range, **kwargs)
     if pretrained_fnames is not None:
         learn = _learner.text_classifier_learner(dls, arch, pretrained=False, **args)
         learn = _load_pretrained(learn, _resolve_fnames(learn, pretrained_fnames), model=learn.model[0])
@@ -140,9 +140,9 @@ def lm_predict(learn, text, n_words=20, temperature=0.75, n=1, no_unk=True, min_
         raise TypeError(f"learn must be a language model learner (language_model_learner()), not {type(learn).__name__}")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("text (the prompt) must be a non-empty string")
-    n_words, n = _as_int("n_words", n_words, 0), _as_int("n", n, 1)
+    n_words, n = as_int("n_words", n_words, 0), as_int("n", n, 1)
     if not float(temperature) > 0: raise ValueError(f"temperature must be positive, not {temperature!r}")
-    if seed is not None: torch.manual_seed(_as_int("seed", seed))
+    if seed is not None: torch.manual_seed(as_int("seed", seed))
     # The prompt as fastai decodes it, to swap back for the prompt as written.
     decoded_prompt = learn.predict(text, 0, no_bar=True)
     outs = []
@@ -176,17 +176,6 @@ def _rules(rules):
     return out
 
 
-def _text_list(texts):
-    if isinstance(texts, str): texts = [texts]
-    if not isinstance(texts, (list, tuple, pd.Series, np.ndarray)):
-        raise TypeError(f"texts must be a string or a list/array/Series of strings, not {type(texts).__name__}")
-    texts = list(texts)
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if not texts or bad:
-        raise ValueError(f"texts must be a non-empty list of strings (missing or non-strings at positions {bad[:10]}, 0-based)")
-    return texts
-
-
 def text_tokens(texts, tok="word", rules=None, vocab_sz=None, lang="en"):
     """Tokenize `texts` the way fastai's `TextBlock` does: a list (one per text) of lists of token strings.
 
@@ -197,7 +186,7 @@ def text_tokens(texts, tok="word", rules=None, vocab_sz=None, lang="en"):
     `rules`: the pre-tokenization rules, names from `proc_rules()` or functions (default: fastai's;
     `[]` for none). They add the special tokens: xxbos at the start, xxmaj before capitalised words, ...
     """
-    texts = _text_list(texts)
+    texts = check_texts(texts)
     rules = _rules(rules)
     with tempfile.TemporaryDirectory(prefix="fastai-spm-") as tmp:  # SentencePiece writes its model files here
         if tok == "word": tokenizer = WordTokenizer(lang=lang)
@@ -205,7 +194,7 @@ def text_tokens(texts, tok="word", rules=None, vocab_sz=None, lang="en"):
             if importlib.util.find_spec("sentencepiece") is None:
                 raise ImportError("tok='subword' needs the sentencepiece package: pip install sentencepiece")
             tokenizer = SubwordTokenizer(lang=lang, cache_dir=tmp,
-                                         vocab_sz=None if vocab_sz is None else _as_int("vocab_sz", vocab_sz, 1))
+                                         vocab_sz=None if vocab_sz is None else as_int("vocab_sz", vocab_sz, 1))
         elif isinstance(tok, str): raise ValueError(f"tok must be 'word', 'subword' or a fastai tokenizer, not {tok!r}")
         else: tokenizer = tok
         toks = tokenize_texts(texts, n_workers=0, rules=rules, tok=tokenizer)  # n_workers=0: no process pool
@@ -223,7 +212,7 @@ def text_vocab(tokens, min_freq=3, max_vocab=60000):
     """The vocab fastai's `Numericalize` builds from tokenized texts (`text_tokens()` output): the
     special tokens, then tokens seen at least `min_freq` times by decreasing frequency, at most
     `max_vocab`, padded with 'xxfake' to a multiple of 8 (a faster embedding on GPUs). A list of strings."""
-    num = Numericalize(min_freq=_as_int("min_freq", min_freq, 0), max_vocab=_as_int("max_vocab", max_vocab, 1))
+    num = Numericalize(min_freq=as_int("min_freq", min_freq, 0), max_vocab=as_int("max_vocab", max_vocab, 1))
     num.setup(L(_token_lists(tokens)))
     return [str(t) for t in num.vocab]
 

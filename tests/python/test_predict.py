@@ -64,7 +64,7 @@ def test_predict_a_dataframe_uses_the_training_text_column(single_learn, ekman_s
 
 @pytest.mark.parametrize("bad", [[], ["fine", ""], ["fine", None]])
 def test_predict_rejects_empty_input(single_learn, bad):
-    with pytest.raises(ValueError, match="no texts|missing or empty"):
+    with pytest.raises(ValueError, match="no texts|missing, empty"):
         single_learn.hf_predict(bad)
 
 
