@@ -9,7 +9,7 @@ import math
 import pandas as pd
 from fastai.data.block import TransformBlock
 from fastai.data.core import DataLoaders
-from fastai.data.transforms import Category, MultiCategory
+from fastai.data.transforms import Category, ColReader, MultiCategory
 from fastai.text.data import SortedDL
 from fastai.torch_core import display_df
 from fasttransform import DisplayedTransform, Transform
@@ -61,6 +61,16 @@ def _length(sample):
     return len(sample[0])
 
 
+def _column_lengths(dataset):
+    """Character lengths of all texts at once, when they come straight from a DataFrame column
+    through a ColReader (the usual case); None otherwise, and each item is read in turn instead."""
+    tl = getattr(dataset, "tls", [None])[0]
+    fs = getattr(getattr(tl, "tfms", None), "fs", [])
+    if not (isinstance(getattr(tl, "items", None), pd.DataFrame) and fs and isinstance(fs[0], ColReader)
+            and len(fs[0].cols) == 1 and fs[0].cols[0] in tl.items.columns): return None
+    return tl.items[fs[0].cols[0]].astype(str).str.len().tolist()
+
+
 class HF_TextDL(SortedDL):
     """Sorted-by-length DataLoader for raw-text items, shown as a table of texts and targets.
 
@@ -69,6 +79,7 @@ class HF_TextDL(SortedDL):
     tokenizing a batch in the main process costs about a millisecond.
     """
     def __init__(self, dataset, sort_func=_length, res=None, num_workers=0, **kwargs):
+        if res is None and sort_func is _length: res = _column_lengths(dataset)
         super().__init__(dataset, sort_func=sort_func, res=res, num_workers=num_workers, **kwargs)
 
     @property

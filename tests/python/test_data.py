@@ -113,3 +113,10 @@ def test_hf_load_dataset_formats(tmp_path):
 def test_hf_load_dataset_missing_file(tmp_path):
     with pytest.raises(ValueError, match="could not find the data"):
         HF_load_dataset("csv", data_files=str(tmp_path / "nope.csv"), split="train")
+
+
+def test_sort_lengths_are_the_texts_lengths(multi_dls):
+    for dl in (multi_dls.train, multi_dls.valid):  # read off the DataFrame column at once
+        assert list(dl.res) == [len(text) for text, _ in dl.dataset]
+    test_dl = multi_dls.test_dl(["a longer text here", "short"])  # plain strings: read item by item
+    assert list(test_dl.res) == [18, 5]
