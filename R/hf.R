@@ -1,0 +1,192 @@
+#' Hugging Face tasks
+#'
+#' `HF_TASKS_ALL()` and `HF_TASKS_AUTO()` return the Python enums of task names (blurr's API):
+#' pick one with `$`, e.g. `HF_TASKS_ALL()$SequenceClassification`, and pass it to
+#' [get_hf_objects()]. `HF_TASKS_AUTO` holds the tasks with an `AutoModelFor<Task>` class,
+#' `HF_TASKS_ALL` every `<Arch>For<Task>` suffix in transformers.
+#'
+#' @param ... With arguments, the enum is called (looks a member up by value).
+#' @return A Python `Enum` class.
+#' @export
+#' @examplesIf fastai_available()
+#' task <- HF_TASKS_ALL()$SequenceClassification
+#' task$name
+HF_TASKS_ALL <- py_wrapper("HF_TASKS_ALL", "class")
+
+#' @rdname HF_TASKS_ALL
+#' @export
+HF_TASKS_AUTO <- py_wrapper("HF_TASKS_AUTO", "class")
+
+#' transformers' Auto classes
+#'
+#' `AutoConfig()` and `AutoTokenizer()` with no arguments return the classes, so
+#' `AutoConfig()$from_pretrained(name)` reads as in Python; `AutoConfig_from_pretrained(name)`
+#' is the same call. A config is a Python object: set fields with `$`, e.g.
+#' `config$num_labels <- 6L`.
+#'
+#' @param ... Arguments of `from_pretrained`: the model id or folder, then keyword arguments.
+#' @return The class, or the loaded config / tokenizer.
+#' @export
+#' @examplesIf fastai_available()
+#' config <- AutoConfig()$from_pretrained(minilm_path())
+#' config$num_labels <- 3L
+AutoConfig <- py_wrapper("AutoConfig", "class")
+
+#' @rdname AutoConfig
+#' @export
+AutoConfig_from_pretrained <- py_method("AutoConfig", "from_pretrained")
+
+#' @rdname AutoConfig
+#' @export
+AutoTokenizer <- py_wrapper("transformers.AutoTokenizer", "class")
+
+#' @rdname AutoConfig
+#' @export
+AutoTokenizer_from_pretrained <- py_method("transformers.AutoTokenizer", "from_pretrained")
+
+#' Load a model's architecture name, config, tokenizer and model
+#'
+#' From a Hugging Face Hub id (online, e.g. `"distilroberta-base"`) or a local folder saved with
+#' `save_pretrained()` (e.g. [minilm_path()]). Destructure the result with zeallot's `%<-%`.
+#'
+#' @param pretrained_model_name_or_path Hub id or folder.
+#' @param task A task from [HF_TASKS_ALL()] / [HF_TASKS_AUTO()] or its name (default
+#'   `SequenceClassification`).
+#' @param config A config from [AutoConfig()], e.g. with `num_labels` set.
+#' @param ... Further arguments of the Python function (`tokenizer_cls`, `model_cls`,
+#'   `config_kwargs`, `tokenizer_kwargs`, `model_kwargs`).
+#' @return A list: `hf_arch` (a string such as `"bert"`), `hf_config`, `hf_tokenizer`,
+#'   `hf_model` (Python objects).
+#' @export
+#' @examplesIf fastai_available()
+#' c(hf_arch, hf_config, hf_tokenizer, hf_model) %<-% get_hf_objects(minilm_path())
+#' hf_arch
+get_hf_objects <- function(pretrained_model_name_or_path, task = NULL, config = NULL, ...) {
+  name <- check_string(pretrained_model_name_or_path, "pretrained_model_name_or_path")
+  res <- py_call(py_fastai()$get_hf_objects, name, task = task, config = config, ..., .call = sys.call())
+  stats::setNames(as.list(res), c("hf_arch", "hf_config", "hf_tokenizer", "hf_model"))
+}
+
+#' A data block of raw texts tokenized per batch
+#'
+#' Items stay strings until a batch is drawn; then the whole batch is tokenized at once and padded
+#' to its longest text. Use it as the input block of a [DataBlock()].
+#'
+#' @param hf_arch,hf_tokenizer From [get_hf_objects()].
+#' @param max_length Truncate texts to this many tokens (default: the tokenizer's limit).
+#' @param padding,truncation Passed to the tokenizer.
+#' @param tok_kwargs A named list of further tokenizer arguments.
+#' @param ... Further arguments of the Python function (e.g. `before_batch_tfm`).
+#' @return A fastai `TransformBlock` (Python object).
+#' @export
+HF_TextBlock <- function(hf_arch = NULL, hf_tokenizer = NULL, max_length = NULL, padding = TRUE,
+                         truncation = TRUE, tok_kwargs = NULL, ...) {
+  if (!is.null(max_length)) max_length <- check_count(max_length, "max_length")
+  py_call(py_fastai()$HF_TextBlock, hf_arch = hf_arch, hf_tokenizer = hf_tokenizer, max_length = max_length,
+          padding = check_flag(padding, "padding"), truncation = check_flag(truncation, "truncation"),
+          tok_kwargs = tok_kwargs, ..., .call = sys.call())
+}
+
+#' Wrap a Hugging Face model for a fastai Learner
+#'
+#' `HF_BaseModelWrapper()` makes a transformers model take fastai's batch (a dict of tensors) and
+#' return logits. `HF_BaseModelCallback()` (pass it in `cbs =`) checks the model's `num_labels`
+#' against the data, writes `id2label` / `label2id` into its config and, with
+#' `use_model_loss = TRUE`, trains on the model's own loss. `hf_splitter()` with no arguments is
+#' the parameter-group splitter for `splitter =`: embeddings | each transformer layer | head, so
+#' [freeze()] trains the head and [slice()] spreads learning rates.
+#'
+#' @param hf_model The model from [get_hf_objects()].
+#' @param ... `HF_BaseModelCallback()`: `use_model_loss`. `hf_splitter()`: a model, to get its
+#'   parameter groups.
+#' @return A Python object: the wrapped model (an `nn.Module`), a callback, or the splitter function.
+#' @export
+HF_BaseModelWrapper <- function(hf_model) {
+  py_call(py_fastai()$HF_BaseModelWrapper, hf_model, .call = sys.call())
+}
+
+#' @rdname HF_BaseModelWrapper
+#' @export
+HF_BaseModelCallback <- py_wrapper("HF_BaseModelCallback", "instance")
+
+#' @rdname HF_BaseModelWrapper
+#' @export
+hf_splitter <- py_wrapper("hf_splitter", "function")
+
+#' Save a trained learner as a standard Hugging Face model folder
+#'
+#' Writes the model weights, tokenizer and a config whose `id2label` / `label2id` and
+#' `problem_type` match the learner's data, so `transformers.pipeline()` scores texts as the
+#' learner does.
+#'
+#' @param learn A [Learner()] built from [HF_BaseModelWrapper()] and [HF_TextBlock()].
+#' @param path The folder to write.
+#' @param ... Arguments of the model's `save_pretrained()`.
+#' @return `path`, invisibly.
+#' @export
+hf_save_pretrained <- function(learn, path, ...) {
+  check_learner(learn)
+  path <- check_string(path, "path")
+  py_call(py_fastai()$hf_save_pretrained, learn, path.expand(path), ..., .call = sys.call())
+  invisible(path)
+}
+
+#' Load a dataset as R data frames
+#'
+#' Hugging Face `datasets.load_dataset()`: a hub dataset (online) or local files with a builder
+#' (`"csv"`, `"tsv"`, `"json"`, `"parquet"`, `"text"`) and `data_files`.
+#'
+#' @param path Dataset name or builder.
+#' @param name Dataset configuration.
+#' @param split A split, with slices such as `"train[:1%]"` or `"train[:500]"`; `NULL` for all.
+#' @param data_files Files for a builder.
+#' @param ... Further arguments of `load_dataset()` (e.g. `delimiter`).
+#' @return A data frame for one split, else a named list of data frames.
+#' @export
+#' @examplesIf fastai_available()
+#' csv <- tempfile(fileext = ".csv")
+#' write.csv(data.frame(text = c("good", "bad"), label = 1:0), csv, row.names = FALSE)
+#' HF_load_dataset("csv", data_files = csv, split = "train")
+HF_load_dataset <- function(path, name = NULL, split = NULL, data_files = NULL, ...) {
+  path <- check_string(path, "path")
+  if (!is.null(data_files)) data_files <- as.list(path.expand(as.character(data_files)))
+  bridge_call("call", py_fastai()$HF_load_dataset, path, name = name, split = split,
+              data_files = data_files, ..., .call = sys.call())
+}
+
+#' Local models and data of the project
+#'
+#' `minilm_path()`: the folder of all-MiniLM-L6-v2 (a 6-layer BERT, 22.7M parameters) installed
+#' with the Python side, a pretrained model that loads without network. `goemotions_path()`: the
+#' folder of the project's GoEmotions copy (`$GOEMOTIONS_DIR/<taxonomy>` if set).
+#' `load_goemotions()`: one split of it as a data frame: `text`, `labels` (names joined by `;`),
+#' then one 0/1 column per label.
+#'
+#' @param taxonomy `"original"` (28 labels) or `"ekman"` (7 labels).
+#' @param folder A GoEmotions folder, or just `"original"` / `"ekman"`.
+#' @param split `"train"`, `"dev"` or `"test"`.
+#' @param n_rows Keep the first `n_rows` rows (`NULL`: all).
+#' @param single_label Keep rows with exactly one label and add a `label` column.
+#' @return A path, or a data frame.
+#' @export
+#' @examplesIf fastai_available()
+#' minilm_path()
+#' head(load_goemotions("ekman", n_rows = 5))
+minilm_path <- function() {
+  bridge_call("call", py_fastai()$minilm_path, .call = sys.call())
+}
+
+#' @rdname minilm_path
+#' @export
+goemotions_path <- function(taxonomy = "original") {
+  bridge_call("call", py_fastai()$goemotions_path, check_string(taxonomy, "taxonomy"), .call = sys.call())
+}
+
+#' @rdname minilm_path
+#' @export
+load_goemotions <- function(folder = "ekman", split = "train", n_rows = NULL, single_label = FALSE) {
+  if (!is.null(n_rows)) n_rows <- check_count(n_rows, "n_rows")
+  bridge_call("call", py_fastai()$load_goemotions, path.expand(check_string(folder, "folder")),
+              split = check_string(split, "split"), n_rows = n_rows,
+              single_label = check_flag(single_label, "single_label"), .call = sys.call())
+}

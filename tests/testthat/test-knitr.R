@@ -1,0 +1,25 @@
+# Training output in knitr documents: the epoch table lands in the output, without progress bars.
+
+test_that("a knitted chunk shows the epoch table and no carriage returns", {
+  skip_if_no_fastai()
+  learn <- trained_learner()
+  withr::local_options(list(fastai.progress = "auto"))
+  rmd <- c("```{r}", "learn %>% fit(1, lr = 1e-4)", "```")
+  md <- knitr::knit(text = rmd, quiet = TRUE, envir = environment())
+  expect_match(md, "## epoch +train_loss +valid_loss +accuracy_multi +time")
+  expect_match(md, "## 0 +[0-9.]+ +[0-9.]+")
+  expect_false(grepl("\r", md, fixed = TRUE))
+  expect_false(grepl("Epoch 1/1", md, fixed = TRUE))
+})
+
+test_that("in bar mode the fastprogress bars reach R's console output", {
+  skip_if_no_fastai()
+  learn <- trained_learner()
+  withr::local_options(list(fastai.progress = "bar"))
+  out <- paste(capture.output(learn %>% fit(1, lr = 1e-4)), collapse = "\n")
+  expect_match(out, "\r", fixed = TRUE)
+  expect_match(out, "Epoch 1/1 :", fixed = TRUE)
+  expect_match(out, "train_loss", fixed = TRUE)
+  withr::local_options(list(fastai.progress = "silent"))
+  expect_identical(capture.output(learn %>% fit(1, lr = 1e-4)), character(0))
+})
