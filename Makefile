@@ -7,7 +7,7 @@ PIP   := $(PY) -m pip
 STAMP := $(VENV)/.setup-done
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-python bench clean
+.PHONY: setup demo demo-python test test-python bench clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,8 @@ demo: setup setup-r
 	mkdir -p build/demo
 	$(R_ENV) Rscript -e 'rmarkdown::render("vignettes/multilabel.Rmd", output_dir = "build/demo", intermediates_dir = "build/demo", output_format = rmarkdown::html_vignette(keep_md = TRUE))'
 	cat build/demo/multilabel.md
+
+demo-python: setup
 	$(PY) examples/multilabel_goemotions.py
 
 test-python: setup
@@ -43,7 +45,7 @@ test: test-python test-r
 # is missing. The R side uses this project's Python; its tests fail instead of skipping without it.
 # OMP_WAIT_POLICY=PASSIVE: inside R, torch runs on R's OpenMP runtime, which reads it only at
 # startup; spinning threads slow training many times over on a machine shared with other jobs.
-R_DEPS := reticulate magrittr zeallot ggplot2 data.table jsonlite knitr rmarkdown testthat withr roxygen2
+R_DEPS := reticulate magrittr zeallot ggplot2 data.table jsonlite knitr rmarkdown testthat withr roxygen2 nnet
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_ENV  := RETICULATE_PYTHON=$(CURDIR)/$(PY) FASTAI_REQUIRE_PYTHON=true OMP_WAIT_POLICY=PASSIVE
 R_TGZ  := fastai_$(shell sed -n 's/^Version: *//p' DESCRIPTION).tar.gz
@@ -75,6 +77,7 @@ bench-r: setup-r
 	$(R_ENV) Rscript bench/r_overhead.R > build/r_overhead.log
 
 bench: setup
+	$(PIP) install -q torch==2.13.0 -e '.[bench]'   # the HF Trainer it compares with needs accelerate
 	$(PY) bench/train_throughput.py
 
 clean:

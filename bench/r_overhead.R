@@ -83,8 +83,12 @@ py_calls <- unlist(py$predict_times(learn, text, calls))
 pred_r <- stats::median(r_calls)
 pred_py <- stats::median(py_calls)
 
+# For reference, the Python path alone in its own process (no R around it).
+standalone <- jsonlite::fromJSON(system2(reticulate::py_exe(), c("bench/r_overhead.py", rows, repeats, calls),
+                                         stdout = TRUE, stderr = FALSE))
 res <- list(
   rows = rows, repeats = repeats, predict_calls = calls,
+  train_seconds_python_process = standalone$train_median, predict_ms_python_process = standalone$predict_ms_median,
   train_seconds_r = train_r, train_seconds_python = train_py, train_ratio = train_r / train_py,
   predict_ms_r = 1000 * pred_r, predict_ms_python = 1000 * pred_py, predict_ratio = pred_r / pred_py,
   runs = times
@@ -93,4 +97,6 @@ say("training (median of %d): R %.2f s, Python %.2f s, ratio %.3f (target <= 1.0
     res$train_ratio)
 say("one-text predict (median of %d): R %.1f ms, Python %.1f ms, ratio %.3f (target <= 1.2)", calls,
     res$predict_ms_r, res$predict_ms_python, res$predict_ratio)
+say("standalone Python process: training %.2f s, one-text predict %.1f ms", standalone$train_median,
+    standalone$predict_ms_median)
 writeLines(jsonlite::toJSON(res, auto_unbox = TRUE, digits = 4, pretty = TRUE), "bench/r_overhead.json")

@@ -51,3 +51,29 @@ def predict_times(learn, text, n=30):
         learn.predict(text)
         out.append(time.perf_counter() - t0)
     return out
+
+
+if __name__ == "__main__":
+    # The same Python path in a standalone Python process (no R around it), for reference:
+    #   python bench/r_overhead.py ROWS REPEATS PREDICT_CALLS  ->  JSON on stdout
+    import contextlib
+    import io
+    import json
+    import statistics
+    import sys
+
+    from fastai_hf import minilm_path
+
+    given = [int(a) for a in sys.argv[1:4]]
+    rows, repeats, calls = given + [800, 3, 30][len(given):]
+    model_path, df = minilm_path(), goemotions(rows)
+    with contextlib.redirect_stdout(io.StringIO()):  # progress bars off the JSON
+        train(make_learner(goemotions(64), model_path))  # warm-up, as in the R script
+        times = [train(make_learner(df, model_path)) for _ in range(repeats)]
+        learn = make_learner(df, model_path)
+        train(learn)
+        learn.loss_func.thresh = 0.02
+        pred = predict_times(learn, "Those damned affluent white people should only eat their own food, like cod "
+                             "cakes and boiled potatoes.", calls)
+    print(json.dumps({"train_seconds": times, "train_median": statistics.median(times),
+                      "predict_ms_median": 1000 * statistics.median(pred)}))

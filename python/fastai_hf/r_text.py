@@ -6,10 +6,13 @@ them to R. The fastai pieces themselves (TextBlock, AWD_LSTM, the learners) are 
 directly; only what needs converting or a fix for R lives here:
 
 - tokenization helpers that return token lists and tables;
-- `LMDataLoader` from R's integer vectors;
+- `LMDataLoader` from R's integer vectors; the learners with their download output sent to R;
+- batches of fastai text data as tables (`text_batch`, `text_results`: the bridge's `show_batch` and
+  `show_results` show HF data only);
 - prediction for fastai text learners (ULMFiT classifiers), in the R package's predict format
   (the bridge's `predict` serves HF learners only);
-- the interpretation tables of `interpret.py` with the row of each item in the data it came from.
+- the interpretation tables of `interpret.py` with the row of each item in the data it came from,
+  computed once per interpretation.
 """
 import contextlib
 import io
@@ -33,7 +36,7 @@ from .modeling import _problem_type
 from .ulmfit import _rules
 
 __all__ = ["rule_functions", "tokenize", "tokenize_df", "setup_subword", "lm_dataloader", "learner", "label_vocab",
-           "predict", "interpretation", "confidence", "top_losses"]
+           "text_batch", "text_results", "predict", "interpretation", "confidence", "top_losses"]
 
 
 def _df(x):
@@ -141,6 +144,49 @@ def label_vocab(learn):
     if len(vocab) and is_listy(vocab[0]):
         return [str(v) for v in vocab[-1]] if len(vocab) > 1 else None
     return [str(v) for v in vocab]
+
+
+def _cell(o, trunc_at=None):
+    "A decoded item as a table cell: a string (truncated), or a list of labels for multi-label targets."
+    if is_listy(o) and not isinstance(o, str): return [str(v) for v in o]
+    text = str(o)
+    return text[:trunc_at] if trunc_at else text
+
+
+def _decoded_table(its, n_inp, names, trunc_at=None, outs=None):
+    "Decoded samples (tuples of inputs and targets) and predictions as a DataFrame with fastai's column names."
+    rows = [list(it) for it in its]
+    if outs is not None: rows = [r + list(out) for r, out in zip(rows, outs)]
+    width = len(rows[0]) if rows else len(names)
+    cols = (names + [f"{names[-1]}_{i}" for i in range(width - len(names))])[:width]
+    return pd.DataFrame({c: [_cell(r[j], trunc_at if j < n_inp else None) for r in rows] for j, c in enumerate(cols)})
+
+
+def _text_names(dl, with_preds=False):
+    "fastai's names: text and text_ (the shifted text) for a language model, text and category(_) for a classifier."
+    lm = isinstance(dl, LMDataLoader)
+    names = ["text", "text_"] if lm else ["text", "category"]
+    return names + (["text_pred" if lm else "category_"] if with_preds else [])
+
+
+def text_batch(dls, max_n=9, ds_idx=0, trunc_at=150):
+    """A batch of fastai text data (TextBlock: tokens with fastai's special tokens) as a table, as fastai's
+    `show_batch` displays it: `text` and `category` (a classifier) or `text` and `text_` (a language model,
+    the same text one token later). Texts are cut at `trunc_at` characters."""
+    dl = dls[as_int("ds_idx", ds_idx, 0)] if hasattr(dls, "loaders") else dls
+    _, _, its = dl._pre_show_batch(dl.one_batch(), max_n=as_int("max_n", max_n, 1))
+    return frame_to_r(_decoded_table(its, dl.n_inp, _text_names(dl), trunc_at))
+
+
+def text_results(learn, ds_idx=1, max_n=9, shuffle=True, trunc_at=150):
+    """A batch of fastai text data with the decoded predictions (`category_`; for a language model
+    `text_pred`, the predicted next tokens), as fastai's `show_results` displays it."""
+    dl = learn.dls[as_int("ds_idx", ds_idx, 0)].new(shuffle=shuffle)
+    b = dl.one_batch()
+    with learn.no_bar():
+        _, _, decoded = learn.get_preds(dl=[b], with_decoded=True)
+    _, _, its, outs = dl.show_results(b, decoded, max_n=as_int("max_n", max_n, 1), show=False)
+    return frame_to_r(_decoded_table(its, dl.n_inp, _text_names(dl, True), trunc_at, outs))
 
 
 # ---------------------------------------------------------------------------------------------------
