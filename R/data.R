@@ -17,7 +17,7 @@ DataBlock <- function(blocks = NULL, get_x = NULL, get_y = NULL, splitter = NULL
   if (!is.null(n_inp)) n_inp <- check_count(n_inp, "n_inp")
   if (!is.null(blocks) && !is.list(blocks)) blocks <- list(blocks)
   args <- compact(list(blocks = blocks, get_x = get_x, get_y = get_y, splitter = splitter, n_inp = n_inp))
-  do.call(py_call, c(list(py_fastai()$DataBlock), args, list(...), list(.call = sys.call())))
+  do.call(py_call, c(list(py_fastai()$DataBlock), args, list(...), list(.call = sys.call())), quote = TRUE)
 }
 
 #' Blocks: what the inputs and targets are

@@ -29,7 +29,7 @@ Learner <- function(dls, model, loss_func = NULL, opt_func = Adam, lr = 0.001, s
   if (!is.null(path)) path <- path.expand(check_string(path, "path"))
   args <- compact(list(loss_func = loss_func, opt_func = opt_func, lr = lr, splitter = splitter, cbs = cbs,
                        metrics = metrics, path = path, model_dir = model_dir, wd = wd))
-  do.call(py_call, c(list(py_fastai()$Learner, dls, model), args, list(...), list(.call = sys.call())))
+  do.call(py_call, c(list(py_fastai()$Learner, dls, model), args, list(...), list(.call = sys.call())), quote = TRUE)
 }
 
 #' Fix some arguments of a function (Python's functools.partial)

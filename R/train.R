@@ -64,8 +64,9 @@ train_verb <- function(learn, method, ..., .call = sys.call(sys.parent())) {
   check_learner(learn, call = .call)
   args <- compact(list(...))
   # Python ints stay ints, learning rates floats: a whole lr such as 1 must not become an int array.
+  # quote = TRUE: `.call` is a call object, which do.call() would otherwise evaluate (re-running the verb)
   do.call(bridge_call, c(list("fit", learn, method, write = r_writer, mode = progress_mode()), args,
-                         list(.call = .call)))
+                         list(.call = .call)), quote = TRUE)
   invisible(learn)
 }
 

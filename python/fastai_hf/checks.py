@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from fastai.data.block import DataBlock as _FastaiDataBlock
 from fastai.data.transforms import Categorize, ColReader, EncodedMultiCategorize, MultiCategorize
+from fastai.text.core import Tokenizer
 
 from .data import HF_TextInput
 
@@ -110,7 +111,8 @@ def check_source(dblock, source):
     if len(source) == 0:
         raise ValueError("the data has zero rows; pass a DataFrame with at least a few rows for training and validation")
     for getter, tfms in zip(dblock.getters, dblock.type_tfms):
-        if not isinstance(getter, ColReader): continue
+        # fastai's TextBlock.from_df tokenizes first and reads a column its Tokenizer creates ("text")
+        if not isinstance(getter, ColReader) or any(isinstance(t, Tokenizer) for t in tfms): continue
         cols = _col_names(getter, source)
         for t in tfms:
             if isinstance(t, HF_TextInput): _check_texts(source, cols[0])

@@ -83,3 +83,15 @@ def test_num_labels_must_match_the_vocab(tiny_path, ekman_df, monkeypatch):
 def test_good_data_passes(tok, ekman_df, ekman_single_df):
     assert len(multi_block(tok).dataloaders(ekman_df, bs=8).train_ds) > 0
     assert len(single_block(tok).dataloaders(ekman_single_df, bs=8).valid_ds) > 0
+
+
+def test_fastai_text_blocks_reading_the_tokenizers_column_pass(ekman_single_df):
+    from fastai_hf import TextBlock
+    df = ekman_single_df.rename(columns={"text": "review"})[["review", "label"]]
+    dblock = DataBlock(blocks=[TextBlock.from_df("review", n_workers=0), CategoryBlock(vocab=EKMAN)],
+                       get_x=ColReader("text"), get_y=ColReader("label"), splitter=RandomSplitter(seed=0))
+    dls = dblock.dataloaders(df, bs=8, num_workers=0)  # TextBlock's Tokenizer makes the 'text' column
+    assert dls.one_batch()[0].shape[0] == 8
+    with pytest.raises(ValueError, match="column 'label' is not in the data"):
+        DataBlock(blocks=[TextBlock.from_df("review", n_workers=0), CategoryBlock(vocab=EKMAN)],
+                  get_x=ColReader("text"), get_y=ColReader("label")).dataloaders(df.rename(columns={"label": "y"}))

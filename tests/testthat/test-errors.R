@@ -32,3 +32,13 @@ test_that("Learner() and the verbs check their inputs", {
   expect_error(show_batch(learn), "DataLoaders", class = "fastai_input_error")
   expect_error(partial(42), "f must be a function", class = "fastai_input_error")
 })
+
+test_that("a Python error inside a verb arrives once, classed, without re-running the verb", {
+  skip_if_no_fastai()
+  learn <- trained_learner()
+  # An unknown argument fails in Python; the error must name it (not overflow R's stack by
+  # re-evaluating the call it reports).
+  expect_error(fit(learn, 1, lr = 1e-3, not_an_arg = 1), "not_an_arg", class = "fastai_python_error")
+  expect_error(Learner(learn$dls, learn$model, not_an_arg = 1), "not_an_arg", class = "fastai_python_error")
+  expect_error(DataBlock(not_an_arg = 1), "not_an_arg", class = "fastai_python_error")
+})
