@@ -88,7 +88,7 @@ py_call <- function(.f, ..., .call = sys.call(sys.parent())) {
   args <- as_py_args(list(...))
   # `obj$method` gives an R function; py_get_attr() a Python object, called through py_call()
   if (!is.function(.f)) args <- c(list(.f), args)
-  with_py_errors(do.call(if (is.function(.f)) .f else reticulate::py_call, args), call = .call)
+  with_py_errors(do.call(if (is.function(.f)) .f else reticulate::py_call, args, quote = TRUE), call = .call)
 }
 
 # Call a function of python/fastai_hf/bridge.py and convert its result with from_py().

@@ -32,6 +32,12 @@ install_fastai <- function(envname = "r-fastai", package = NULL, gpu = NA, torch
   package <- check_string(package %||% find_fastai_hf_source(), "package")
   if (!(is.logical(gpu) && length(gpu) == 1L)) abort_input("gpu must be TRUE, FALSE or NA")
   if (is.na(gpu)) gpu <- has_nvidia_gpu()
+  # R puts its library folders (e.g. /usr/lib/x86_64-linux-gnu) on LD_LIBRARY_PATH; a Python built
+  # with a shared libpython (pyenv) launched from R would load the system's libpython from there
+  # and fail on `import ssl`, which pip needs.
+  old_ld <- Sys.getenv("LD_LIBRARY_PATH", unset = NA)
+  Sys.unsetenv("LD_LIBRARY_PATH")
+  on.exit(if (!is.na(old_ld)) Sys.setenv(LD_LIBRARY_PATH = old_ld), add = TRUE)
   if (!reticulate::virtualenv_exists(envname)) {
     reticulate::virtualenv_create(envname, python = python, packages = NULL)
   }

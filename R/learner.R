@@ -175,6 +175,9 @@ L1LossFlat <- py_wrapper("L1LossFlat", "instance")
 #' `F1ScoreMulti`, `RocAucMulti`, `Precision`, `Recall`, ...) are called: `F1ScoreMulti()` or
 #' `F1ScoreMulti(average = "micro", thresh = 0.3)`. The `*Multi` ones are for multi-label data.
 #'
+#' `Recall` masks base R's `Recall()` (recursion by name) once fastai is attached; write
+#' `base::Recall()` for that one.
+#'
 #' @param ... Arguments of the Python function or class.
 #' @return A Python function or metric object.
 #' @name metrics

@@ -7,7 +7,7 @@
 #
 # Targets: training wall time R / Python <= 1.05; one-text predict R / Python <= 1.2.
 # Progress bars go to stdout on both sides (R: through the package's writer); results go to stderr
-# and to bench/r_overhead.json.
+# and to build/r_overhead.json.
 suppressMessages({
   library(fastai)
   library(magrittr)
@@ -19,6 +19,9 @@ calls <- if (length(args) >= 3L) args[3] else 30L
 options(fastai.progress = "bar")
 say <- function(...) message(sprintf(...))
 
+# fastai first: it imports torch so that torch keeps its own BLAS rather than R's (see ?fastai);
+# importing the Python half before would load torch the plain way.
+stopifnot(fastai_available())
 py <- reticulate::import_from_path("r_overhead", path = "bench")
 labels <- unlist(py$LABELS)
 model_path <- minilm_path()
@@ -83,9 +86,10 @@ py_calls <- unlist(py$predict_times(learn, text, calls))
 pred_r <- stats::median(r_calls)
 pred_py <- stats::median(py_calls)
 
-# For reference, the Python path alone in its own process (no R around it).
+# For reference, the Python path alone in its own process (no R around it). Without R's
+# LD_LIBRARY_PATH, which would hand a pyenv Python the system's libpython.
 standalone <- jsonlite::fromJSON(system2(reticulate::py_exe(), c("bench/r_overhead.py", rows, repeats, calls),
-                                         stdout = TRUE, stderr = FALSE))
+                                         stdout = TRUE, stderr = FALSE, env = "LD_LIBRARY_PATH="))
 res <- list(
   rows = rows, repeats = repeats, predict_calls = calls,
   train_seconds_python_process = standalone$train_median, predict_ms_python_process = standalone$predict_ms_median,
@@ -99,4 +103,5 @@ say("one-text predict (median of %d): R %.1f ms, Python %.1f ms, ratio %.3f (tar
     res$predict_ms_r, res$predict_ms_python, res$predict_ratio)
 say("standalone Python process: training %.2f s, one-text predict %.1f ms", standalone$train_median,
     standalone$predict_ms_median)
-writeLines(jsonlite::toJSON(res, auto_unbox = TRUE, digits = 4, pretty = TRUE), "bench/r_overhead.json")
+dir.create("build", showWarnings = FALSE)
+writeLines(jsonlite::toJSON(res, auto_unbox = TRUE, digits = 4, pretty = TRUE), "build/r_overhead.json")

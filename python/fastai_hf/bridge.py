@@ -102,8 +102,18 @@ def _missing(v):
 
 
 def _column_to_r(s):
-    s = s.reset_index(drop=True)
     dtype = s.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":  # plain NumPy columns, the common case: vectorised
+        arr = s.to_numpy()
+        if dtype.kind == "f":
+            mask = np.isnan(arr)
+            return {"kind": "double", "values": (np.where(mask, 0.0, arr) if mask.any() else arr).tolist(),
+                    "na": np.flatnonzero(mask).tolist()}
+        if dtype.kind == "b": return {"kind": "logical", "values": arr.tolist(), "na": []}
+        # R integers are 32-bit: wider values go as doubles rather than wrap around.
+        small = arr.size == 0 or (int(arr.min()) >= -_INT32 and int(arr.max()) <= _INT32)
+        return {"kind": "integer" if small else "double", "values": (arr if small else arr.astype(float)).tolist(),
+                "na": []}
     if isinstance(dtype, pd.CategoricalDtype):
         na = np.flatnonzero(s.isna().to_numpy()).tolist()
         levels = [str(c) for c in dtype.categories]
@@ -113,10 +123,9 @@ def _column_to_r(s):
         mask = s.isna().to_numpy()
         return {"kind": "logical", "values": [bool(v) if not m else False for v, m in zip(s.tolist(), mask)],
                 "na": np.flatnonzero(mask).tolist()}
-    if pd.api.types.is_integer_dtype(dtype):
+    if pd.api.types.is_integer_dtype(dtype):  # nullable Int64 and friends
         mask = s.isna().to_numpy()
         vals = [0 if m else int(v) for v, m in zip(s.tolist(), mask)]
-        # R integers are 32-bit: wider values go as doubles rather than wrap around.
         kind = "integer" if all(-_INT32 <= v <= _INT32 for v in vals) else "double"
         return {"kind": kind, "values": vals if kind == "integer" else [float(v) for v in vals],
                 "na": np.flatnonzero(mask).tolist()}

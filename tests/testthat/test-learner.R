@@ -1,0 +1,66 @@
+# The thin wrappers: what each returns with and without arguments, and the learner utilities.
+
+py_name <- function(x) reticulate::py_to_r(reticulate::py_get_attr(x, "__name__"))
+py_type <- function(x) py_name(reticulate::import_builtins()$type(x))
+
+test_that("function wrappers return the Python function without arguments, class wrappers an object", {
+  skip_if_no_fastai()
+  expect_identical(py_name(Adam()), "Adam")
+  expect_identical(py_name(ranger()), "ranger")
+  expect_identical(py_name(accuracy_multi()), "accuracy_multi")
+  expect_identical(py_name(hf_splitter()), "hf_splitter")
+  expect_identical(py_type(HF_BaseModelCallback()), "HF_BaseModelCallback")
+  expect_identical(py_type(F1ScoreMulti(average = "macro")), "AccumMetric")
+  expect_identical(py_type(EarlyStoppingCallback(patience = 2)), "EarlyStoppingCallback")
+  expect_equal(BCEWithLogitsLossFlat(thresh = 0.3)$thresh, 0.3)
+  expect_identical(py_type(CrossEntropyLossFlat()), "CrossEntropyLossFlat")
+  # with arguments a function wrapper calls the function
+  acc <- accuracy(reticulate::py_eval("__import__('torch').tensor([[0.1, 0.9], [0.8, 0.2]])"),
+                  reticulate::py_eval("__import__('torch').tensor([1, 1])"))
+  expect_equal(acc$item(), 0.5)
+})
+
+test_that("classes and their methods: Class()$method() and Class_method()", {
+  skip_if_no_fastai()
+  expect_identical(py_name(AutoConfig()), "AutoConfig")
+  a <- AutoConfig()$from_pretrained(minilm_path())
+  b <- AutoConfig_from_pretrained(minilm_path())
+  expect_identical(a$model_type, b$model_type)
+  expect_identical(AutoTokenizer_from_pretrained(minilm_path())$vocab_size, 30522L)
+  expect_identical(HF_TASKS_ALL()$SequenceClassification$name, "SequenceClassification")
+  expect_identical(HF_TASKS_AUTO()$TokenClassification$name, "TokenClassification")
+  err <- expect_error(AutoConfig_from_pretrained(file.path(tempdir(), "nowhere")), class = "fastai_python_error")
+  expect_match(conditionMessage(err), "Hint:")
+})
+
+test_that("partial and slice are Python's", {
+  skip_if_no_fastai()
+  p <- partial(Adam, eps = 1e-6)
+  expect_identical(py_type(p), "partial")
+  expect_equal(p$keywords$eps, 1e-6)
+  s <- slice(1e-5, 1e-3)
+  expect_identical(py_type(s), "slice")
+  expect_equal(c(s$start, s$stop), c(1e-5, 1e-3))
+  expect_null(slice(1e-3)$start)
+  expect_equal(slice(1e-3)$stop, 1e-3)
+})
+
+test_that("set_seed seeds R and torch; to_fp16 and to_fp32 return the learner", {
+  skip_if_no_fastai()
+  torch <- reticulate::import("torch")
+  set_seed(3)
+  r1 <- runif(1)
+  t1 <- torch$rand(1L)$item()
+  set_seed(3)
+  expect_identical(runif(1), r1)
+  expect_identical(torch$rand(1L)$item(), t1)
+
+  learn <- multilabel_learner(n = 32L)
+  has_mp <- function() any(vapply(reticulate::iterate(learn$cbs), py_type, "") == "MixedPrecision")
+  res <- withVisible(to_fp16(learn))
+  expect_false(res$visible)
+  expect_identical(res$value, learn)
+  expect_true(has_mp())
+  to_fp32(learn)
+  expect_false(has_mp())
+})
