@@ -28,11 +28,12 @@ import numpy as np
 import pandas as pd
 import torch
 from fastai.callback.core import Callback
+from fastcore.xtras import is_listy
 from fastai.callback.schedule import LRFinder, minimum, slide, steep, valley
 
 from .predict import _is_multilabel, hf_predict
 
-__all__ = ["frame_from_r", "frame_to_r", "to_r", "call", "r_output", "RHistoryCallback", "history", "fit", "lr_find",
+__all__ = ["frame_from_r", "frame_to_r", "label_vocab", "to_r", "call", "r_output", "RHistoryCallback", "history", "fit", "lr_find",
            "summary", "predict", "get_preds", "validate", "show_batch", "show_results", "losses"]
 
 _INT32 = 2 ** 31 - 1
@@ -359,6 +360,16 @@ def _dl(learn, ds_idx=1, texts=None):
     return learn.dls.test_dl(texts_of(learn, texts))
 
 
+def label_vocab(learn):
+    """The labels of a text learner (or DataLoaders): `dls.vocab` for HF data, its last element for
+    fastai's text data (whose vocab is (tokens, labels)); None for a language model."""
+    vocab = getattr(getattr(learn, "dls", learn), "vocab", None)
+    if vocab is None: return None
+    if len(vocab) and is_listy(vocab[0]):
+        return [str(v) for v in vocab[-1]] if len(vocab) > 1 else None
+    return [str(v) for v in vocab]
+
+
 def get_preds(learn, ds_idx=1, texts=None, with_decoded=False, act=None, reorder=True):
     """Predictions of a dataset (`ds_idx`: 0 train, 1 valid) or of new texts, as arrays:
     {"preds", "targs" (absent for texts), "decoded" (with_decoded), "labels"}."""
@@ -366,7 +377,7 @@ def get_preds(learn, ds_idx=1, texts=None, with_decoded=False, act=None, reorder
     with learn.no_bar():
         res = learn.get_preds(dl=dl, with_decoded=with_decoded, act=act, reorder=reorder)
     preds, targs = res[0], res[1]
-    out = {"preds": to_r(preds), "labels": [str(v) for v in getattr(learn.dls, "vocab", [])]}
+    out = {"preds": to_r(preds), "labels": label_vocab(learn) or []}
     if targs is not None: out["targs"] = to_r(targs)
     if with_decoded: out["decoded"] = to_r(res[2])
     return out

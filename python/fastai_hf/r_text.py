@@ -29,7 +29,7 @@ from fastai.text.core import tokenize_df as _tokenize_df
 from fastai.text.data import LMDataLoader
 from fastcore.xtras import is_listy
 
-from .bridge import frame_from_r, frame_to_r, r_output
+from .bridge import frame_from_r, frame_to_r, label_vocab, r_output
 from .checks import as_int, check_texts
 from .interpret import confidence_df
 from .modeling import _problem_type
@@ -134,16 +134,6 @@ def learner(kind, *args, write=None, mode="bar", **kwargs):
     f = makers[kind]
     with r_output(write, mode):
         return f(*args, **kwargs)
-
-
-def label_vocab(learn):
-    """The labels of a text learner (or DataLoaders): `dls.vocab` for HF data, its last element for
-    fastai's text data (whose vocab is (tokens, labels)); None for a language model."""
-    vocab = getattr(getattr(learn, "dls", learn), "vocab", None)
-    if vocab is None: return None
-    if len(vocab) and is_listy(vocab[0]):
-        return [str(v) for v in vocab[-1]] if len(vocab) > 1 else None
-    return [str(v) for v in vocab]
 
 
 def _cell(o, trunc_at=None):

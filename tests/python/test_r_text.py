@@ -172,3 +172,11 @@ def test_text_batch_and_results_as_tables(ulmfit_clas, texts_df):
     res = table(r_text.text_results(ulmfit_clas, max_n=5, shuffle=False))
     assert list(res.columns) == ["text", "category", "category_"] and len(res) == 5
     assert set(res.category_) <= {"anger", "joy", "neutral"}
+
+
+def test_bridge_get_preds_names_the_labels_of_a_ulmfit_classifier(ulmfit_clas):
+    from fastai_hf import bridge
+    out = bridge.get_preds(ulmfit_clas)
+    labels = [str(v) for v in ulmfit_clas.dls.vocab[-1]]  # fastai text data: vocab = (tokens, labels)
+    assert out["labels"] == labels
+    assert out["preds"]["shape"][1] == len(labels)
