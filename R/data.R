@@ -122,7 +122,9 @@ dataloaders <- function(object, source, bs = 64L, ...) {
 #' `one_batch()` draws a training batch as fastai gives it: a list of the inputs (for text, a
 #' named list of tensors `input_ids`, `attention_mask`, ...) and the targets, printed as tensors.
 #' With `convert = TRUE` the tensors become R matrices. `show_batch()` decodes a batch into a
-#' data frame of texts and targets.
+#' data frame of texts and targets: `text` and `target` for `HF_TextBlock` data; for fastai's own
+#' text data (`TextBlock`), `text` (tokens) and `category`, or `text` and `text_` (the same text one
+#' token later) for a language model.
 #'
 #' @param dls DataLoaders from [dataloaders()].
 #' @param convert Convert tensors to R arrays.

@@ -10,7 +10,8 @@
 #' @param dls DataLoaders from [dataloaders()].
 #' @param model The model, e.g. `HF_BaseModelWrapper(hf_model)`.
 #' @param loss_func A loss, e.g. [BCEWithLogitsLossFlat()] (default: chosen from the data).
-#' @param opt_func An optimizer function, e.g. `Adam` (the default) or `partial(Adam, eps = 1e-6)`.
+#' @param opt_func An optimizer function, e.g. `Adam` (the default), `FusedAdam` (the same, faster)
+#'   or `partial(Adam, eps = 1e-6)`.
 #' @param lr Default learning rate.
 #' @param splitter A function splitting the model's parameters into groups, e.g. `hf_splitter()`.
 #' @param cbs A callback or list of callbacks.
@@ -76,17 +77,27 @@ slice <- function(start, stop = NULL) {
 #' is what `opt_func =` of [Learner()] and [partial()] take (`opt_func = Adam` works too). With
 #' arguments (parameters first) it builds an optimizer, as in Python.
 #'
+#' `FusedAdam` is fastai's `Adam` (same arguments and hyper-parameters, the same updates to float
+#' rounding, so one-cycle momentum, discriminative learning rates and freezing behave the same)
+#' with its step done by torch's fused multi-tensor kernel: about ten times faster per step for a
+#' transformer on a CPU (MiniLM: 10 ms against 130 ms).
+#'
 #' @param ... Arguments of the Python function.
 #' @return A Python function, or an optimizer.
 #' @name optimizers
 #' @examplesIf fastai_available()
 #' Adam()
 #' partial(Adam, eps = 1e-6)
+#' partial(FusedAdam, wd = 0.1)
 NULL
 
 #' @rdname optimizers
 #' @export
 Adam <- py_wrapper("Adam")
+
+#' @rdname optimizers
+#' @export
+FusedAdam <- py_wrapper("FusedAdam")
 
 #' @rdname optimizers
 #' @export

@@ -116,13 +116,15 @@ validate <- function(learn, dataset = c("valid", "train")) {
 #' A batch with its predictions
 #'
 #' Decodes a batch of the validation (or training) set into a data frame of texts, targets and
-#' predicted labels.
+#' predicted labels. For fastai's own text data (ULMFiT, `TextBlock`) the columns are those fastai
+#' shows: `text` (tokens, with fastai's special tokens), `category` and the prediction
+#' `category_`; for a language model `text`, `text_` (the target: one token later) and `text_pred`.
 #'
 #' @param learn A [Learner()].
 #' @param dataset `"valid"` or `"train"`.
 #' @param max_n How many rows.
 #' @param shuffle Draw a random batch.
-#' @return A data frame: `text`, `target`, `predicted`.
+#' @return A data frame: `text`, `target`, `predicted` (HF data; see above for fastai text data).
 #' @export
 show_results <- function(learn, dataset = c("valid", "train"), max_n = 9L, shuffle = TRUE) {
   check_learner(learn)

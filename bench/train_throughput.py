@@ -5,7 +5,7 @@ Three ways to fine-tune all-MiniLM-L6-v2 on the same GoEmotions rows (28 labels,
 
   fastai_hf         DataBlock + HF_TextBlock (per-batch tokenization, dynamic padding, batches of
                     similar length) + MultiCategoryBlock(encoded=True); Learner with
-                    BCEWithLogitsLossFlat, HF_BaseModelCallback, hf_splitter; fit_one_cycle.
+                    BCEWithLogitsLossFlat, FusedAdam, HF_BaseModelCallback, hf_splitter; fit_one_cycle.
   trainer_maxlen    the seed notebook's recipe: dataset.map(tokenizer(padding="max_length",
                     max_length=128)), float label vectors, Trainer.
   trainer_dynamic   Trainer + dataset.map(tokenizer(truncation only)) + DataCollatorWithPadding +
@@ -41,15 +41,14 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 CONFIGS = {
-    "fastai_hf": "fastai_hf (HF_TextBlock, fit_one_cycle)",
+    "fastai_hf": "fastai_hf (HF_TextBlock, FusedAdam, 1cycle)",
     "trainer_maxlen": "Trainer, padding=max_length 128 (seed)",
     "trainer_dynamic": "Trainer, DataCollatorWithPadding+group_by_length",
-    # Diagnostics for changes proposed to the core, not part of the comparison (--extra):
-    "fastai_hf_adamw": "  diag: fastai_hf + fused torch AdamW",
-    "fastai_hf_toksort": "  diag: fastai_hf + sort by token length",
-    "fastai_hf_tuned": "  diag: fastai_hf + both",
+    # Diagnostics: what each of the package's two speed features is worth (--extra):
+    "fastai_hf_adam": "  diag: fastai_hf with fastai's Adam",
+    "fastai_hf_charsort": "  diag: fastai_hf with pool_batches=1",
 }
-EXTRA = ["fastai_hf_adamw", "fastai_hf_toksort", "fastai_hf_tuned"]
+EXTRA = ["fastai_hf_adam", "fastai_hf_charsort"]
 MAIN = ["fastai_hf", "trainer_maxlen", "trainer_dynamic"]
 
 
@@ -151,16 +150,9 @@ def step_stats(t0, ends):
 # fastai_hf
 
 
-class TokenLength:
-    "Sort key for HF_TextDL: the text's length in tokens (diagnostic; the package sorts by characters)."
-    def __init__(self, tokenizer, max_length): self.tokenizer, self.max_length = tokenizer, max_length
-    def __call__(self, sample): return len(self.tokenizer(sample[0], truncation=True, max_length=self.max_length)["input_ids"])
-
-
-def run_fastai_hf(args, train, dev, labels, optimizer="fastai", sort="chars"):
+def run_fastai_hf(args, train, dev, labels, optimizer="FusedAdam", pool_batches=None):
     import fastai_hf as fh
     from fastai.callback.core import Callback, CancelValidException
-    from fastai.optimizer import OptimWrapper
 
     class SkipValidation(Callback):
         "No evaluation during training (the Trainer recipes run none either): F1 is computed afterwards."
@@ -183,16 +175,12 @@ def run_fastai_hf(args, train, dev, labels, optimizer="fastai", sort="chars"):
     torch.manual_seed(args.seed)  # same classifier-head initialisation as the Trainer configs
     hf_arch, _, hf_tokenizer, hf_model = fh.get_hf_objects(fh.minilm_path(), config=config)
     df = pd.concat([train.assign(is_valid=False), dev.assign(is_valid=True)], ignore_index=True)
-    dl_kw = {"sort_func": TokenLength(hf_tokenizer, args.max_length)} if sort == "tokens" else {}
-    dblock = fh.DataBlock(blocks=(fh.HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=hf_tokenizer, max_length=args.max_length, **dl_kw),
+    dblock = fh.DataBlock(blocks=(fh.HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=hf_tokenizer, max_length=args.max_length),
                                   fh.MultiCategoryBlock(encoded=True, vocab=labels)),
                           get_x=fh.ColReader("text"), get_y=fh.ColReader(labels), splitter=fh.ColSplitter())
-    dls = dblock.dataloaders(df, bs=args.bs)
-    kw = {}
-    if optimizer == "adamw":  # diagnostic: torch's fused AdamW instead of fastai's Adam
-        kw["opt_func"] = partial(OptimWrapper, opt=partial(torch.optim.AdamW, fused=True))
+    dls = dblock.dataloaders(df, bs=args.bs, **({} if pool_batches is None else {"pool_batches": pool_batches}))
     learn = fh.Learner(dls, fh.HF_BaseModelWrapper(hf_model), loss_func=fh.BCEWithLogitsLossFlat(),
-                       cbs=fh.HF_BaseModelCallback(), splitter=fh.hf_splitter, **kw)
+                       opt_func=getattr(fh, optimizer), cbs=fh.HF_BaseModelCallback(), splitter=fh.hf_splitter)
     learn.unfreeze()  # full fine-tuning
     prep_s = time.perf_counter() - t
 
@@ -208,7 +196,7 @@ def run_fastai_hf(args, train, dev, labels, optimizer="fastai", sort="chars"):
     ours = fh.hf_predict(learn, dev.text.tolist())[[str(l) for l in labels]].to_numpy()
     agree = float(np.abs(ours - probs).max())
     res = {"train_s": train_s, "cpu_s": cpu_s, "prep_s": prep_s, "train_loss": float(np.mean(timer.losses)) if timer.losses else None,
-           "optimizer": "fastai Adam" if optimizer == "fastai" else "OptimWrapper(torch.optim.AdamW, fused=True)",
+           "optimizer": optimizer, "pool_batches": dls.train.pool_batches,
            "hf_predict_max_abs_diff": agree, **step_stats(timer.t0, timer.ends), **timer.shapes.summary()}
     return res, probs
 
@@ -285,9 +273,8 @@ def run_trainer(args, train, dev, labels, dynamic):
 
 RUNNERS = {
     "fastai_hf": lambda a, tr, dv, lb: run_fastai_hf(a, tr, dv, lb),
-    "fastai_hf_adamw": lambda a, tr, dv, lb: run_fastai_hf(a, tr, dv, lb, optimizer="adamw"),
-    "fastai_hf_toksort": lambda a, tr, dv, lb: run_fastai_hf(a, tr, dv, lb, sort="tokens"),
-    "fastai_hf_tuned": lambda a, tr, dv, lb: run_fastai_hf(a, tr, dv, lb, optimizer="adamw", sort="tokens"),
+    "fastai_hf_adam": lambda a, tr, dv, lb: run_fastai_hf(a, tr, dv, lb, optimizer="Adam"),
+    "fastai_hf_charsort": lambda a, tr, dv, lb: run_fastai_hf(a, tr, dv, lb, pool_batches=1),
     "trainer_maxlen": lambda a, tr, dv, lb: run_trainer(a, tr, dv, lb, dynamic=False),
     "trainer_dynamic": lambda a, tr, dv, lb: run_trainer(a, tr, dv, lb, dynamic=True),
 }

@@ -37,7 +37,7 @@ dls = dblock.dataloaders(df, bs=32)
 print(f"{len(dls.train_ds)} training and {len(dls.valid_ds)} validation texts; a batch:")
 dls.show_batch(max_n=3)
 
-learn = Learner(dls, HF_BaseModelWrapper(hf_model), opt_func=Adam, loss_func=BCEWithLogitsLossFlat(),
+learn = Learner(dls, HF_BaseModelWrapper(hf_model), opt_func=FusedAdam, loss_func=BCEWithLogitsLossFlat(),
                 metrics=[partial(accuracy_multi, thresh=0.3), F1ScoreMulti(average="macro", thresh=0.3)],
                 cbs=HF_BaseModelCallback(), splitter=hf_splitter)
 learn.freeze()

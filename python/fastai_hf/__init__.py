@@ -12,6 +12,7 @@ from .hub import HF_TASKS_ALL, HF_TASKS_AUTO, AutoConfig, get_hf_objects, minilm
 from .data import HF_BeforeBatchTransform, HF_TextBlock, HF_TextDL, HF_TextInput  # noqa: E402
 from .checks import DataBlock, check_source  # noqa: E402  (fastai's DataBlock plus up-front checks)
 from .modeling import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter  # noqa: E402
+from .optim import FusedAdam  # noqa: E402  (fastai's Adam, one fused kernel per step)
 from .predict import hf_predict  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_save_pretrained  # noqa: E402

@@ -31,6 +31,7 @@ from fastai.callback.core import Callback
 from fastcore.xtras import is_listy
 from fastai.callback.schedule import LRFinder, minimum, slide, steep, valley
 
+from .data import hf_tokenizer_of
 from .predict import _is_multilabel, hf_predict
 
 __all__ = ["frame_from_r", "frame_to_r", "label_vocab", "to_r", "call", "r_output", "RHistoryCallback", "history", "fit", "lr_find",
@@ -398,14 +399,21 @@ def _table(res, what):
 
 
 def show_batch(dls, max_n=9, ds_idx=0, **kwargs):
-    "A batch of decoded inputs and targets as a table (HF_TextDL's show_batch with show=False)."
+    """A batch of decoded inputs and targets as a table: HF_TextDL's show_batch with show=False, or for
+    fastai's own text data (TextBlock, tokens with special tokens) the table its show_batch displays."""
     dl = dls[ds_idx] if hasattr(dls, "loaders") else dls
+    if hf_tokenizer_of(dl) is None:
+        from .r_text import text_batch
+        return text_batch(dl, max_n=max_n, **kwargs)
     return _table(dl.show_batch(max_n=max_n, show=False, **kwargs), "show_batch")
 
 
 def show_results(learn, ds_idx=1, max_n=9, shuffle=True, **kwargs):
     """A batch with targets and decoded predictions as a table. fastai's Learner.show_results returns
     nothing, so the batch and predictions are drawn here as it does."""
+    if hf_tokenizer_of(learn.dls[ds_idx]) is None:
+        from .r_text import text_results
+        return text_results(learn, ds_idx=ds_idx, max_n=max_n, shuffle=shuffle, **kwargs)
     dl = learn.dls[ds_idx].new(shuffle=shuffle)
     b = dl.one_batch()
     with learn.no_bar():

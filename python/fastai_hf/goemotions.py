@@ -14,9 +14,12 @@ __all__ = ["load_goemotions", "goemotions_path"]
 
 def goemotions_path(taxonomy="original"):
     """Folder of the local GoEmotions copy: `$GOEMOTIONS_DIR/<taxonomy>` if set, else the project's
-    `../shared/data/goemotions/<taxonomy>` (taxonomy: "original", 28 labels, or "ekman", 7)."""
-    root = os.environ.get("GOEMOTIONS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data" / "goemotions"
-    return Path(root) / taxonomy
+    `../shared/data/goemotions/<taxonomy>` (beside the source tree of an editable install, or found
+    from the working directory upwards) (taxonomy: "original", 28 labels, or "ekman", 7)."""
+    if os.environ.get("GOEMOTIONS_DIR"): return Path(os.environ["GOEMOTIONS_DIR"]) / taxonomy
+    beside_source = Path(__file__).resolve().parents[3] / "shared" / "data" / "goemotions"
+    candidates = [beside_source] + [d / "shared" / "data" / "goemotions" for d in (Path.cwd(), *Path.cwd().parents)]
+    return next((c for c in candidates if c.is_dir()), beside_source) / taxonomy
 
 
 def load_goemotions(folder, split="train", n_rows=None, single_label=False):
@@ -29,7 +32,8 @@ def load_goemotions(folder, split="train", n_rows=None, single_label=False):
     """
     folder = Path(folder) if os.sep in str(folder) or Path(folder).exists() else goemotions_path(folder)
     if not (folder / "labels.txt").exists():
-        raise ValueError(f"'{folder}' is not a GoEmotions folder (no labels.txt); pass e.g. shared/data/goemotions/original")
+        raise ValueError(f"'{folder}' is not a GoEmotions folder (no labels.txt); pass e.g. shared/data/goemotions/original "
+                         "or set GOEMOTIONS_DIR to the folder that holds original/ and ekman/")
     names = (folder / "labels.txt").read_text().split()
     raw = pd.read_csv(folder / f"{split}.tsv", sep="\t", header=None, quoting=3, names=["text", "ids", "comment_id"],
                       dtype={"text": str, "ids": str, "comment_id": str}, keep_default_na=False)

@@ -37,7 +37,7 @@ def hf_objects(path, num_labels):
     return get_hf_objects(path, task=HF_TASKS_AUTO.SequenceClassification, config=config)
 
 
-def make_learner(path, df, multi=True, bs=16, seed=0, **learner_kwargs):
+def make_learner(path, df, multi=True, bs=16, seed=0, opt_func=Adam, **learner_kwargs):
     "The R vignette's flow, in Python: multi-label on the one-hot columns, or single-label on `label`."
     set_seed(seed)
     hf_arch, _, hf_tokenizer, hf_model = hf_objects(path, len(EKMAN))
@@ -47,7 +47,7 @@ def make_learner(path, df, multi=True, bs=16, seed=0, **learner_kwargs):
                        splitter=RandomSplitter(seed=seed))
     dls = dblock.dataloaders(df, bs=bs)
     loss = BCEWithLogitsLossFlat() if multi else CrossEntropyLossFlat()
-    return Learner(dls, HF_BaseModelWrapper(hf_model), opt_func=Adam, loss_func=loss,
+    return Learner(dls, HF_BaseModelWrapper(hf_model), opt_func=opt_func, loss_func=loss,
                    cbs=HF_BaseModelCallback(), splitter=hf_splitter, **learner_kwargs)
 
 

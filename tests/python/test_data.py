@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import EKMAN, hf_objects
 from fastai_hf import (ColReader, DataBlock, HF_BeforeBatchTransform, HF_load_dataset, HF_TextBlock,
                        MultiCategoryBlock, RandomSplitter)
@@ -29,7 +30,8 @@ def test_batches_are_padded_to_their_longest_text(multi_dls):
         assert (ids[mask == 0] == tok.pad_token_id).all()
 
 
-def test_tokenizes_each_text_once_per_batch(tiny_path, ekman_df):
+def test_tokenizes_each_text_once(tiny_path, ekman_df):
+    "Each text is tokenized once per epoch: per batch, or per pool of batches when training."
     hf_arch, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
     calls = []
 
@@ -39,14 +41,63 @@ def test_tokenizes_each_text_once_per_batch(tiny_path, ekman_df):
             calls.append(len(texts))
             return super().tokenize(texts)
 
+        def encode(self, texts):
+            texts = list(texts)
+            calls.append(len(texts))
+            return super().encode(texts)
+
     block = HF_TextBlock(before_batch_tfm=Counting(hf_arch, tok))
     dls = DataBlock(blocks=[block, MultiCategoryBlock(encoded=True, vocab=EKMAN)], get_x=ColReader("text"),
-                    get_y=ColReader(EKMAN), splitter=RandomSplitter(seed=0)).dataloaders(ekman_df, bs=8)
+                    get_y=ColReader(EKMAN), splitter=RandomSplitter(seed=0)).dataloaders(ekman_df, bs=8, pool_batches=4)
     # building the loaders only runs fastai's one-item type-inference pass, not the data set
     assert sum(calls) <= 2
-    calls.clear()
-    n = sum(1 for _ in dls.train)
-    assert len(calls) == n and sum(calls) == len(dls.train) * 8
+    for dl in (dls.train, dls.valid):
+        calls.clear()
+        n = sum(1 for _ in dl)
+        assert sum(calls) == len(dl.dataset) - (len(dl.dataset) % 8 if dl.drop_last else 0)
+        assert len(calls) == (-(-n // 4) if dl is dls.train else n)  # training: one call per pool of 4 batches
+
+
+def _indexed_dls(tok, df, pool_batches, bs=16, drop_last=True):
+    "Loaders whose target is the row number, so a batch tells which rows it holds."
+    from fastai_hf import TransformBlock
+    df = df.assign(row=np.arange(len(df)))
+    dblock = DataBlock(blocks=[HF_TextBlock(hf_tokenizer=tok), TransformBlock()], get_x=ColReader("text"),
+                       get_y=ColReader("row"), splitter=RandomSplitter(0.1, seed=0))
+    return dblock.dataloaders(df, bs=bs, pool_batches=pool_batches, drop_last=drop_last)
+
+
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_pooled_training_batches(tiny_path, drop_last):
+    "Every training row once per epoch; each batch is exactly what per-batch tokenization gives."
+    from fastai_hf import load_goemotions
+    _, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
+    df = load_goemotions("original", split="train", n_rows=403)
+    dls = _indexed_dls(tok, df, pool_batches=8, drop_last=drop_last)
+    dl, tfm = dls.train, dls.train.hf_before_batch
+    seen = []
+    for xb, yb in dl:
+        rows = yb.tolist()
+        seen += rows
+        ref = tfm.encodes([(df.text.iloc[r], r) for r in rows])  # tokenizing this batch by itself
+        for k, v in xb.items():
+            assert torch.equal(v, torch.stack([s[0][k] for s in ref])), k
+    n = len(dl.dataset)
+    assert len(seen) == len(set(seen)) == (n - n % 16 if drop_last else n)
+    assert set(seen) <= set(dl.dataset.items["row"])  # training rows only
+    assert len(list(dl)) == len(dl)
+
+
+def test_pooling_pads_less_than_character_sorting(tiny_path):
+    from fastai_hf import load_goemotions
+    _, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
+    df = load_goemotions("original", split="train", n_rows=1000)
+
+    def mean_padded_length(pool_batches):
+        dl = _indexed_dls(tok, df, pool_batches).train
+        return np.mean([xb["input_ids"].shape[1] for _ in range(3) for xb, _ in dl])
+
+    assert mean_padded_length(8) < 0.9 * mean_padded_length(1)
 
 
 def test_training_batches_group_similar_lengths(multi_dls):

@@ -158,18 +158,20 @@ def test_learner_creation_routes_output(texts_df, tmp_path):
 
 
 def test_text_batch_and_results_as_tables(ulmfit_clas, texts_df):
+    "What R's show_batch()/show_results() give for fastai text data (the bridge sends it to r_text)."
+    from fastai_hf import bridge
     lm_dls = DataBlock(blocks=TextBlock.from_df("text", is_lm=True, vocab=ulmfit_clas.dls.vocab[0], n_workers=0),
                        get_x=ColReader("text"), splitter=RandomSplitter(0.1, seed=0)).dataloaders(
         texts_df, bs=4, seq_len=8, num_workers=0, path=ulmfit_clas.path)
-    lm = table(r_text.text_batch(lm_dls, max_n=3))
+    lm = table(bridge.show_batch(lm_dls, max_n=3))
     assert list(lm.columns) == ["text", "text_"] and len(lm) == 3
     # the target is the input one token later
     assert all(a.split(" ")[1:] == b.split(" ")[:-1] for a, b in zip(lm.text, lm.text_))
-    clas = table(r_text.text_batch(ulmfit_clas.dls, max_n=4, trunc_at=20))
+    clas = table(bridge.show_batch(ulmfit_clas.dls, max_n=4, trunc_at=20))
     assert list(clas.columns) == ["text", "category"] and len(clas) == 4
     assert all(t.startswith("xxbos") and len(t) <= 20 for t in clas.text)
     assert set(clas.category) <= {"anger", "joy", "neutral"}
-    res = table(r_text.text_results(ulmfit_clas, max_n=5, shuffle=False))
+    res = table(bridge.show_results(ulmfit_clas, max_n=5, shuffle=False))
     assert list(res.columns) == ["text", "category", "category_"] and len(res) == 5
     assert set(res.category_) <= {"anger", "joy", "neutral"}
 

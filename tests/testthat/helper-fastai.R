@@ -20,7 +20,7 @@ tiny_model <- function() {
 ekman_labels <- c("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 
 # The reference workflow up to the Learner, on `n` GoEmotions rows (multi-label, 7 Ekman labels).
-multilabel_learner <- function(n = 80L, bs = 8L) {
+multilabel_learner <- function(n = 80L, bs = 8L, opt_func = partial(Adam)) {
   df <- load_goemotions("ekman", n_rows = n)[, c("text", ekman_labels)]
   config <- AutoConfig()$from_pretrained(tiny_model())
   config$num_labels <- length(ekman_labels)
@@ -31,7 +31,7 @@ multilabel_learner <- function(n = 80L, bs = 8L) {
     get_x = ColReader("text"), get_y = ColReader(ekman_labels), splitter = RandomSplitter(seed = 1)
   )
   dls <- dblock %>% dataloaders(df, bs = bs)
-  Learner(dls, HF_BaseModelWrapper(hf_model), opt_func = partial(Adam), loss_func = BCEWithLogitsLossFlat(),
+  Learner(dls, HF_BaseModelWrapper(hf_model), opt_func = opt_func, loss_func = BCEWithLogitsLossFlat(),
           metrics = partial(accuracy_multi(), thresh = 0.2), cbs = HF_BaseModelCallback(),
           splitter = hf_splitter())
 }

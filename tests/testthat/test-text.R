@@ -210,6 +210,30 @@ test_that("the classifier gets the LM encoder, trains gradually and predicts in 
   expect_error(predict(clas, c("fine", "")), class = "fastai_input_error")
 })
 
+test_that("show_batch and show_results give data frames for ULMFiT data", {
+  skip_if_no_fastai()
+  lm <- ulmfit_lm()
+  lm_batch <- show_batch(lm$dls, max_n = 3)
+  expect_s3_class(lm_batch, "data.frame")
+  expect_identical(names(lm_batch), c("text", "text_"))
+  expect_identical(nrow(lm_batch), 3L)
+  # a language model's target is its input one token later
+  shifted <- mapply(function(x, y) identical(strsplit(x, " ")[[1]][-1], head(strsplit(y, " ")[[1]], -1)),
+                    lm_batch$text, lm_batch$text_)
+  expect_true(all(shifted))
+
+  clas <- ulmfit_classifier()
+  labels <- sort(unique(ulmfit_df()$label))
+  batch <- clas$dls %>% show_batch(max_n = 4, dataset = "valid")
+  expect_identical(names(batch), c("text", "category"))
+  expect_true(all(startsWith(batch$text, "xxbos")))
+  expect_true(all(batch$category %in% labels))
+  res <- clas %>% show_results(max_n = 5, shuffle = FALSE)
+  expect_identical(names(res), c("text", "category", "category_"))
+  expect_identical(nrow(res), 5L)
+  expect_true(all(res$category_ %in% labels))
+})
+
 test_that("save_model and load_model round-trip the weights; to_fp16 works on ULMFiT learners", {
   skip_if_no_fastai()
   clas <- ulmfit_classifier()
