@@ -102,7 +102,7 @@ IndexSplitter <- function(valid_idx) {
 #'   [to_pandas()]; or a pandas DataFrame or a path.
 #' @param bs Batch size, a positive whole number.
 #' @param ... Further arguments of fastai's `DataBlock.dataloaders` (e.g. `val_bs`, `shuffle`,
-#'   `seed`).
+#'   `seed`; for [HF_TextBlock()] data `pool_batches`, see there).
 #' @return A fastai `DataLoaders` (Python object): `$train`, `$valid`, `$vocab`, ...
 #' @export
 dataloaders <- function(object, source, bs = 64L, ...) {

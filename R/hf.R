@@ -70,7 +70,10 @@ get_hf_objects <- function(pretrained_model_name_or_path, task = NULL, config = 
 #' A data block of raw texts tokenized per batch
 #'
 #' Items stay strings until a batch is drawn; then the whole batch is tokenized at once and padded
-#' to its longest text. Use it as the input block of a [DataBlock()].
+#' to its longest text. Use it as the input block of a [DataBlock()]. Training batches hold texts
+#' of similar length: the loader tokenizes 50 batches' texts in one call and regroups them by token
+#' count before padding (each text is still tokenized once); `dataloaders(..., pool_batches = 1)`
+#' turns the regrouping off.
 #'
 #' @param hf_arch,hf_tokenizer From [get_hf_objects()].
 #' @param max_length Truncate texts to this many tokens (default: the tokenizer's limit).

@@ -112,7 +112,8 @@ class HF_TextDL(SortedDL):
     def __init__(self, dataset, sort_func=_length, res=None, num_workers=0, pool_batches=50, **kwargs):
         if res is None and sort_func is _length: res = _column_lengths(dataset)
         super().__init__(dataset, sort_func=sort_func, res=res, num_workers=num_workers, **kwargs)
-        self.pool_batches = pool_batches
+        from .checks import as_int  # (checks imports this module)
+        self.pool_batches = as_int("pool_batches", pool_batches, 1)  # R passes 8 as 8.0
 
     def new(self, dataset=None, **kwargs):
         kwargs.setdefault("pool_batches", self.pool_batches)

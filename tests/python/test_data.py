@@ -88,6 +88,15 @@ def test_pooled_training_batches(tiny_path, drop_last):
     assert len(list(dl)) == len(dl)
 
 
+def test_pool_batches_is_a_whole_number(tiny_path):
+    from fastai_hf import load_goemotions
+    _, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
+    df = load_goemotions("original", split="train", n_rows=64)
+    assert _indexed_dls(tok, df, pool_batches=4.0).train.pool_batches == 4  # an R number
+    with pytest.raises(ValueError, match="pool_batches must be an integer >= 1"):
+        _indexed_dls(tok, df, pool_batches=0)
+
+
 def test_pooling_pads_less_than_character_sorting(tiny_path):
     from fastai_hf import load_goemotions
     _, _, tok, _ = hf_objects(tiny_path, len(EKMAN))

@@ -82,3 +82,17 @@ test_that("set_seed seeds R and torch; to_fp16 and to_fp32 return the learner", 
   to_fp32(learn)
   expect_false(has_mp())
 })
+
+test_that("dataloaders passes pool_batches to HF data, as R numbers", {
+  skip_if_no_fastai()
+  df <- load_goemotions("ekman", n_rows = 48L)[, c("text", ekman_labels)]
+  tok <- AutoTokenizer_from_pretrained(tiny_model())
+  dblock <- DataBlock(blocks = list(HF_TextBlock(hf_tokenizer = tok), MultiCategoryBlock(encoded = TRUE, vocab = ekman_labels)),
+                      get_x = ColReader("text"), get_y = ColReader(ekman_labels), splitter = RandomSplitter(seed = 1))
+  dls <- dblock %>% dataloaders(df, bs = 4, pool_batches = 3)
+  expect_identical(dls$train$pool_batches, 3L)
+  expect_identical(dls$valid$pool_batches, 3L)
+  n_rows <- sum(vapply(reticulate::iterate(dls$train), function(b) reticulate::py_len(b[[2]]), 1L))
+  expect_identical(n_rows, 36L)  # every training row (80% of 48, in batches of 4) once
+  expect_error(dataloaders(dblock, df, bs = 4, pool_batches = 0), "pool_batches", class = "fastai_ValueError")
+})
