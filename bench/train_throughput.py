@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 import warnings
-from functools import partial
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -131,6 +131,8 @@ class HF_TextDL(SortedDL):
         return tfm if isinstance(tfm, HF_BeforeBatchTransform) and tfm.pads_to_longest else None
 
     def shuffle_fn(self, idxs):
+        # SortedDL.shuffle_fn with pools where it has batches: its order shuffles single batches,
+        # which would scatter a pool's texts, so it cannot be reused as it is.
         if self._pool_tfm() is None: return super().shuffle_fn(idxs)
         idxs = np.random.permutation(len(self.dataset))
         first = np.where(idxs == self.idx_max)[0][0]

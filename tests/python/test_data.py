@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import EKMAN, hf_objects
 from fastai_hf import (ColReader, DataBlock, HF_BeforeBatchTransform, HF_load_dataset, HF_TextBlock,
-                       MultiCategoryBlock, RandomSplitter)
+                       MultiCategoryBlock, RandomSplitter, TransformBlock, load_goemotions)
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +58,14 @@ def test_tokenizes_each_text_once(tiny_path, ekman_df):
         assert len(calls) == (-(-n // 4) if dl is dls.train else n)  # training: one call per pool of 4 batches
 
 
+@pytest.fixture(scope="module")
+def tok(tiny_path):
+    "The tiny model's tokenizer (MiniLM's vocabulary)."
+    return hf_objects(tiny_path, len(EKMAN))[2]
+
+
 def _indexed_dls(tok, df, pool_batches, bs=16, drop_last=True):
     "Loaders whose target is the row number, so a batch tells which rows it holds."
-    from fastai_hf import TransformBlock
     df = df.assign(row=np.arange(len(df)))
     dblock = DataBlock(blocks=[HF_TextBlock(hf_tokenizer=tok), TransformBlock()], get_x=ColReader("text"),
                        get_y=ColReader("row"), splitter=RandomSplitter(0.1, seed=0))
@@ -68,10 +73,8 @@ def _indexed_dls(tok, df, pool_batches, bs=16, drop_last=True):
 
 
 @pytest.mark.parametrize("drop_last", [True, False])
-def test_pooled_training_batches(tiny_path, drop_last):
+def test_pooled_training_batches(tok, drop_last):
     "Every training row once per epoch; each batch is exactly what per-batch tokenization gives."
-    from fastai_hf import load_goemotions
-    _, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
     df = load_goemotions("original", split="train", n_rows=403)
     dls = _indexed_dls(tok, df, pool_batches=8, drop_last=drop_last)
     dl, tfm = dls.train, dls.train.hf_before_batch
@@ -88,18 +91,14 @@ def test_pooled_training_batches(tiny_path, drop_last):
     assert len(list(dl)) == len(dl)
 
 
-def test_pool_batches_is_a_whole_number(tiny_path):
-    from fastai_hf import load_goemotions
-    _, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
+def test_pool_batches_is_a_whole_number(tok):
     df = load_goemotions("original", split="train", n_rows=64)
     assert _indexed_dls(tok, df, pool_batches=4.0).train.pool_batches == 4  # an R number
     with pytest.raises(ValueError, match="pool_batches must be an integer >= 1"):
         _indexed_dls(tok, df, pool_batches=0)
 
 
-def test_pooling_pads_less_than_character_sorting(tiny_path):
-    from fastai_hf import load_goemotions
-    _, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
+def test_pooling_pads_less_than_character_sorting(tok):
     df = load_goemotions("original", split="train", n_rows=1000)
 
     def mean_padded_length(pool_batches):

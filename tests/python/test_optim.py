@@ -46,9 +46,10 @@ def test_fused_adam_l2_matches_fastai_adam():
         torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-6)
 
 
-def test_fused_adam_freeze_trains_the_head_only(tiny_path, ekman_df):
+def test_fused_adam_freeze_trains_the_head_only(tiny_path, ekman_df, tmp_path):
     "freeze() leaves the body untouched (but its norm layers: fastai's train_bn); the head moves."
     learn = make_learner(tiny_path, ekman_df, opt_func=FusedAdam)
+    learn.path = tmp_path  # the save below goes to tmp_path/models
     learn.freeze()
     body = [p.detach().clone() for p in learn.model.hf_model.bert.parameters()]
     head = [p.detach().clone() for p in learn.model.hf_model.classifier.parameters()]
