@@ -1,17 +1,20 @@
-# The boundary between R and Python, in one place (reusable by every wrapper file):
+# The boundary between R and Python, in one place (every wrapper file calls Python through it):
 #
-# - arguments:  as_py_args() / as_py_arg()  R values to what fastai expects (whole numbers to
-#               ints, fastai wrapper functions to the Python object they stand for, data frames
-#               to pandas through to_pandas());
-# - results:    from_py()                    the bridge's plain lists and dicts to data frames,
-#               vectors and matrices;
-# - errors:     with_py_errors() / py_call()  Python exceptions to classed R errors with a hint;
-# - generated wrappers: py_wrapper() and py_method() for the many thin fastai functions;
-# - input checks (check_*) that fail before crossing, with the same error classes.
+# - arguments:  capture_args()  the arguments a user gave, and only those, so Python keeps its own
+#               defaults; evaluated once, with fastai's meaning of partial(), slice(), Recall() and
+#               accuracy() (see fastai_mask()), checked by per-argument modifiers;
+# - the call:   fastai_call()   the one way R calls Python: through fastai_hf.r.verbs.call, which
+#               converts tables, words errors for R users and sends Python's output to the console;
+# - values:     as_py_arg()     R values to what fastai expects (whole numbers to ints, wrapper
+#               functions to the Python objects they stand for, data frames to the column format);
+#               from_py()       the results back: data frames, vectors, matrices (the one converter);
+#               py_to_r methods for the fastai / fastcore types a user meets through `$`;
+# - errors:     with_py_errors() Python exceptions to classed R errors with a hint;
+# - wrappers:   py_wrapper() / py_method() for the many thin fastai functions.
 #
 # Debian's reticulate 1.28 converts neither NumPy 2 arrays nor pandas 3 DataFrames, and its
 # r_to_py() turns NA strings into "NA" and NA logicals into TRUE, so tables cross explicitly in
-# the column format documented in python/fastai_hf/bridge.py.
+# the column format documented in python/fastai_hf/r/convert.py.
 
 # ------------------------------------------------------------------------------------ errors ----
 
@@ -27,7 +30,8 @@ abort_input <- function(message, call = sys.call(sys.parent())) {
   stop(fastai_error(message, "fastai_input_error", call = call))
 }
 
-# What to do about a Python exception of a given type, in one line.
+# What to do about a Python exception, in one line: specific advice where the kind of error says
+# what went wrong; the function's help page otherwise.
 python_hint <- function(type, value, fn) {
   help <- if (nzchar(fn)) sprintf("see ?%s", fn) else "see the function's help page"
   if (type %in% c("ModuleNotFoundError", "ImportError")) {
@@ -36,12 +40,18 @@ python_hint <- function(type, value, fn) {
   if (grepl("out of memory", value, ignore.case = TRUE)) {
     return("the model or batch does not fit in memory: lower bs, or shorten texts with max_length")
   }
+  if (grepl("Output' object has no attribute", value, fixed = TRUE)) {
+    return("the learner passes the model's whole output to the loss: add cbs = HF_BaseModelCallback() to Learner()")
+  }
   switch(type,
-    KeyboardInterrupt = "interrupted",
+    KeyboardInterrupt = "interrupted; the learner keeps the weights of the last finished batch",
     FileNotFoundError = ,
     NotADirectoryError = ,
-    IsADirectoryError = "check the path",
-    paste0("check the arguments; ", help)
+    IsADirectoryError = ,
+    PermissionError = "check the path: that it exists, is the right kind (file or folder) and can be written",
+    ValueError = ,
+    TypeError = paste0("the message says which argument or data to change; ", help),
+    paste0("this is likely a bug or an unsupported combination; ", help)
   )
 }
 
@@ -82,24 +92,56 @@ with_py_errors <- function(expr, call = sys.call(sys.parent())) {
   })
 }
 
-# Call a Python callable with R arguments converted by as_py_args(), errors classed
-# (Dot-prefixed parameters, so they never capture a Python keyword argument such as `name =`.)
-py_call <- function(.f, ..., .call = sys.call(sys.parent())) {
-  args <- as_py_args(list(...))
-  # `obj$method` gives an R function; py_get_attr() a Python object, called through py_call()
-  if (!is.function(.f)) args <- c(list(.f), args)
-  with_py_errors(do.call(if (is.function(.f)) .f else reticulate::py_call, args, quote = TRUE), call = .call)
-}
-
-# Call a function of python/fastai_hf/bridge.py and convert its result with from_py().
-bridge_call <- function(.fn, ..., .call = sys.call(sys.parent())) {
-  f <- reticulate::py_get_attr(py_bridge(), .fn)
-  from_py(py_call(f, ..., .call = .call))
-}
-
 `%||%` <- function(x, y) if (is.null(x)) y else x
 
-# --------------------------------------------------------------------------------- arguments ----
+# -------------------------------------------------------------------------------- arguments ----
+
+# Inside fastai's verbs these names mean fastai's functions, whatever else is attached: `partial()`
+# (purrr's name), `slice()` (dplyr's), `Recall()` (base R's) and `accuracy()` (generics' and
+# yardstick's). The package exports them under names that mask nothing (py_partial(), lr_slice(),
+# RecallScore(), Accuracy()), so `library(fastai)` masks nothing, and the code users copy
+# (`opt_func = partial(Adam)`, `lr_max = slice(1e-5, 1e-3)`) runs as written.
+fastai_mask <- function() {
+  list(partial = py_partial, slice = lr_slice, Recall = RecallScore, accuracy = Accuracy)
+}
+
+#' Capture the arguments a user gave to a fastai function
+#'
+#' Called first thing in a wrapper, it returns the arguments of the call that were actually given
+#' (formals by name, `...` as given, positional ones unnamed), so that Python applies its own
+#' defaults to the rest (keras3's capture_args). Each argument is evaluated once, in the caller's
+#' environment with [fastai_mask()] on top, and its value is bound back into the wrapper's frame, so
+#' the wrapper can use it by name without evaluating it again. `modifiers` (a named list of
+#' functions `f(value, name, call)`) check and convert arguments; `ignore` names arguments that are
+#' evaluated and bound but not returned.
+#' @noRd
+capture_args <- function(modifiers = list(), ignore = character()) {
+  frame <- parent.frame()
+  call <- sys.call(sys.parent())
+  fn <- sys.function(sys.parent())
+  mask <- fastai_mask()
+  out <- list()
+  for (nm in setdiff(names(formals(fn)), "...")) {
+    if (eval(call("missing", as.name(nm)), frame)) next
+    quo <- eval(as.call(list(quote(rlang::enquo), as.name(nm))), frame)
+    value <- rlang::eval_tidy(quo, data = mask)
+    if (!is.null(modifiers[[nm]])) value <- modifiers[[nm]](value, nm, call)
+    assign(nm, value, envir = frame)  # replaces the promise: later uses see this value
+    if (!nm %in% ignore) out[nm] <- list(value)
+  }
+  if ("..." %in% names(formals(fn))) {
+    dots <- eval(quote(rlang::enquos(...)), frame)
+    values <- lapply(dots, rlang::eval_tidy, data = mask)
+    names(values) <- names(dots)
+    for (i in seq_along(values)) {
+      nm <- names(values)[i]
+      if (nzchar(nm) && !is.null(modifiers[[nm]])) values[i] <- list(modifiers[[nm]](values[[i]], nm, call))
+    }
+    if (length(values) && is.null(names(values))) names(values) <- rep("", length(values))
+    out <- c(out, values)
+  }
+  out
+}
 
 # Is `x` a wrapper made by py_wrapper() (e.g. Adam, accuracy_multi, hf_splitter)?
 is_py_wrapper <- function(x) {
@@ -112,32 +154,52 @@ is_py_wrapper <- function(x) {
 #' Whole-number scalars become Python ints (R's `1` is a double; fastai needs ints for epochs and
 #' batch sizes); longer numeric vectors stay floats. A fastai wrapper function passed uncalled
 #' (`opt_func = Adam`) becomes the Python object it returns with no arguments. Data frames go to
-#' pandas with [to_pandas()], factors as strings; lists are converted element by element.
+#' Python in the column format (the Python side makes them pandas), factors as strings; lists are
+#' converted element by element.
 #' @noRd
 as_py_arg <- function(x) {
   if (is.null(x) || inherits(x, "python.builtin.object")) return(x)
   if (is_py_wrapper(x)) return(x())
-  if (is.data.frame(x)) return(to_pandas(x))
+  if (is.data.frame(x)) return(frame_table(x))
   if (is.factor(x)) return(as.character(x))
   if (is.double(x) && length(x) == 1L && is.null(attributes(x)) && is.finite(x) && x == round(x) &&
       abs(x) <= .Machine$integer.max) {
     return(as.integer(x))
   }
-  if (is.list(x) && !is.object(x)) return(lapply(x, as_py_arg))
+  if (is.list(x) && !is.object(x)) {
+    out <- lapply(x, as_py_arg)
+    names(out) <- names(x)
+    return(out)
+  }
   x
 }
 
-as_py_args <- function(args) {
-  out <- lapply(args, as_py_arg)
-  # lapply() drops nothing, but keep explicit NULLs as None (reticulate passes them on)
-  names(out) <- names(args)
-  out
+# ---------------------------------------------------------------------------------- the call ----
+
+# The Python module R calls into (fastai_hf.r.verbs), after the check that Python is ready.
+py_verbs <- function() {
+  ensure_python()
+  verbs_py
 }
 
-# Drop NULL entries, so Python keeps its own defaults for arguments the user did not give.
-compact <- function(x) x[!vapply(x, is.null, logical(1))]
+#' Call Python, the one way
+#'
+#' `f` is a Python callable, or the name of a function of `fastai_hf` (e.g. `"HF_TextBlock"`) or,
+#' with `verb = TRUE`, of `fastai_hf.r.verbs` (e.g. `"fit"`). `args` (a list, names for keyword
+#' arguments) are converted with [as_py_arg()]; Python's printed output goes to the R console in the
+#' mode of the `fastai.progress` option; the result comes back through [from_py()]; a Python
+#' exception becomes a classed R error attributed to `call`.
+#' @noRd
+fastai_call <- function(f, args = list(), verb = FALSE, call = sys.call(sys.parent())) {
+  verbs <- py_verbs()
+  if (is.character(f)) f <- reticulate::py_get_attr(if (verb) verbs else py_fastai(), f)
+  py_args <- c(list(f), lapply(args, as_py_arg), list(write = r_writer, mode = progress_mode()))
+  names(py_args) <- c("", names(args) %||% rep("", length(args)), "write", "mode")
+  res <- with_py_errors(do.call(verbs$call, py_args, quote = TRUE), call = call)
+  from_py(res)
+}
 
-# ----------------------------------------------------------------------- tables: R -> pandas ----
+# ----------------------------------------------------------------------- tables: R -> Python ----
 
 column_to_py <- function(v) {
   na <- which(is.na(v))
@@ -163,6 +225,13 @@ column_to_py <- function(v) {
   list(kind = kind, values = values, na = as.list(na - 1L))
 }
 
+# A data frame in the column format (python/fastai_hf/r/convert.py); Python makes it a DataFrame.
+frame_table <- function(x) {
+  n <- nrow(x)
+  x <- unclass(x)
+  list(names = as.list(names(x)), nrow = n, columns = unname(lapply(x, column_to_py)))
+}
+
 #' Convert between R data frames and pandas DataFrames
 #'
 #' `to_pandas()` sends an R data frame (also a data.table or tibble) to Python as a pandas
@@ -182,37 +251,29 @@ column_to_py <- function(v) {
 #' from_pandas(pdf)
 to_pandas <- function(x) {
   if (inherits(x, "python.builtin.object")) return(x)
-  if (!is.data.frame(x)) abort_input(sprintf("x must be a data frame, not %s", class(x)[1L]))
-  n <- nrow(x)
-  x <- unclass(x)
-  table <- list(
-    names = as.list(names(x)),
-    nrow = n,
-    columns = unname(lapply(x, column_to_py))
-  )
-  with_py_errors(py_bridge()$frame_from_r(table))
+  check_data_frame(x, "x")
+  convert <- reticulate::import("fastai_hf.r.convert", convert = FALSE)
+  with_py_errors(convert$frame_from_r(frame_table(x)))
 }
 
 #' @rdname to_pandas
 #' @export
 from_pandas <- function(x) {
   if (is.data.frame(x)) return(x)
-  if (!inherits(x, "python.builtin.object")) {
-    abort_input(sprintf("x must be a pandas DataFrame, not %s", class(x)[1L]))
-  }
-  bridge_call("to_r", x)
+  check_py(x, "pandas.core.frame.DataFrame", "x", "a pandas DataFrame")
+  fastai_call("to_r", list(x), verb = TRUE)
 }
 
 # ------------------------------------------------------------------------- results: Python -> R ----
 
-#' Convert a bridge result to R values
+#' Convert a result to R values
 #'
 #' The one place results become R values: tables (`r_type = "frame"`) become data frames, arrays
-#' (`r_type = "array"`) vectors, matrices or arrays, other lists are converted element-wise.
+#' (`r_type = "array"`) vectors, matrices or arrays, other lists are converted element-wise;
+#' Python objects (a Learner, a tokenizer) stay as they are.
 #' @noRd
 from_py <- function(x) {
-  if (inherits(x, "python.builtin.object")) x <- reticulate::py_to_r(x)
-  if (!is.list(x) || is.data.frame(x)) return(x)
+  if (!is.list(x) || is.data.frame(x) || inherits(x, "python.builtin.object")) return(x)
   type <- x[["r_type"]]
   if (identical(type, "frame")) return(frame_from_py(x))
   if (identical(type, "array")) return(array_from_py(x))
@@ -241,14 +302,20 @@ column_from_py <- function(col, n) {
     character = as.character(unlist(v)),
     factor = factor(as.character(unlist(v)), levels = as.character(unlist(col$levels))),
     datetime = as.POSIXct(as.double(unlist(v)), origin = "1970-01-01", tz = "UTC"),
-    # list cells: lists of labels and the like; an empty Python list arrives as list()
-    list = lapply(v, function(e) if (is.list(e) && !length(e)) character(0) else from_py(e)),
+    # list cells (label sets, token lists): character vectors; an empty Python list arrives as list()
+    list = lapply(v, function(e) if (is.list(e) && !length(e)) character(0) else simplify_cell(from_py(e))),
     stop(sprintf("unknown column kind '%s' from Python", kind), call. = FALSE)
   )
   if (length(v) != n) stop(sprintf("a %s column from Python has %d values for %d rows", kind, length(v), n),
                            call. = FALSE)
   if (length(na)) v[na] <- NA
   v
+}
+
+# A list cell of scalars (labels, tokens) as an atomic vector.
+simplify_cell <- function(e) {
+  if (is.list(e) && length(e) && all(vapply(e, function(v) is.atomic(v) && length(v) == 1L, logical(1)))) unlist(e)
+  else e
 }
 
 array_from_py <- function(a) {
@@ -262,6 +329,25 @@ array_from_py <- function(a) {
   # row-major (C order) values into R's column-major array
   aperm(array(v, dim = rev(shape)), rev(seq_along(shape)))
 }
+
+# R values for the fastai and fastcore types a user meets through `$` or by calling a Python object
+# (reticulate's py_to_r hook): fastcore's L (token lists, vocabs) as a vector or list, fastai's
+# typed strings and numbers as plain ones, Numericalize's TensorText (token ids) as an integer vector.
+# Tensors in batches stay Python objects (see one_batch()).
+py_value <- function(x) fastai_call("to_r", list(x), verb = TRUE)
+
+#' @importFrom reticulate py_to_r
+#' @method py_to_r fastcore.foundation.L
+#' @export
+py_to_r.fastcore.foundation.L <- function(x) simplify_cell(py_value(x))
+
+#' @method py_to_r fastai.torch_core.TitledStr
+#' @export
+py_to_r.fastai.torch_core.TitledStr <- function(x) as.character(reticulate::py_str(x))
+
+#' @method py_to_r fastai.text.data.TensorText
+#' @export
+py_to_r.fastai.text.data.TensorText <- function(x) py_value(x)
 
 # ------------------------------------------------------------------------------- output ----
 
@@ -278,7 +364,7 @@ progress_mode <- function() {
   if (isTRUE(getOption("knitr.in.progress")) || !(interactive() || isatty(stdout()))) "table" else "bar"
 }
 
-# Python's stdout during a verb lands here, so it shows in the console, knitr, sink() and
+# Python's stdout during a call lands here, so it shows in the console, knitr, sink() and
 # capture.output() alike.
 r_writer <- function(text) {
   cat(text)
@@ -308,9 +394,10 @@ py_wrapper <- function(name, kind = c("function", "instance", "class")) {
   .py_name <- name
   .kind <- match.arg(kind)
   function(...) {
+    args <- capture_args()
     obj <- py_lookup(.py_name)
-    if (.kind != "instance" && ...length() == 0L) return(obj)
-    py_call(obj, ..., .call = sys.call())
+    if (.kind != "instance" && !length(args)) return(obj)
+    fastai_call(obj, args, call = sys.call())
   }
 }
 
@@ -318,80 +405,7 @@ py_wrapper <- function(name, kind = c("function", "instance", "class")) {
 py_method <- function(class, method) {
   .py_name <- paste(class, method, sep = "$")
   function(...) {
-    f <- reticulate::py_get_attr(py_lookup(class), method)
-    py_call(f, ..., .call = sys.call())
+    args <- capture_args()
+    fastai_call(reticulate::py_get_attr(py_lookup(class), method), args, call = sys.call())
   }
-}
-
-# ------------------------------------------------------------------------------ input checks ----
-
-check_count <- function(x, name, min = 1L, call = sys.call(sys.parent())) {
-  if (!(is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) && x == round(x) && x >= min &&
-        abs(x) <= .Machine$integer.max)) {
-    what <- if (min >= 1L) "a positive whole number" else sprintf("a whole number >= %d", min)
-    abort_input(sprintf("%s must be %s, not %s", name, what, describe(x)), call)
-  }
-  as.integer(x)
-}
-
-check_int <- function(x, name, call = sys.call(sys.parent())) {
-  if (!(is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) && x == round(x) &&
-        abs(x) <= .Machine$integer.max)) {
-    abort_input(sprintf("%s must be a whole number, not %s", name, describe(x)), call)
-  }
-  as.integer(x)
-}
-
-check_number <- function(x, name, null_ok = FALSE, min = -Inf, max = Inf, len = 1L, call = sys.call(sys.parent())) {
-  if (is.null(x) && null_ok) return(NULL)
-  ok_len <- if (is.na(len)) length(x) >= 1L else length(x) == len
-  if (!(is.numeric(x) && ok_len && !anyNA(x) && all(x >= min & x <= max))) {
-    range <- if (is.finite(min) && is.finite(max)) sprintf(" between %s and %s", min, max)
-      else if (is.finite(min)) sprintf(" >= %s", min)
-      else if (is.finite(max)) sprintf(" <= %s", max)
-      else ""
-    what <- if (is.na(len)) "a number (or several)" else if (len == 1L) "a number" else sprintf("%d numbers", len)
-    abort_input(sprintf("%s must be %s%s, not %s", name, what, range, describe(x)), call)
-  }
-  as.double(x)
-}
-
-check_flag <- function(x, name, call = sys.call(sys.parent())) {
-  if (!(is.logical(x) && length(x) == 1L && !is.na(x))) {
-    abort_input(sprintf("%s must be TRUE or FALSE, not %s", name, describe(x)), call)
-  }
-  x
-}
-
-check_string <- function(x, name, null_ok = FALSE, call = sys.call(sys.parent())) {
-  if (is.null(x) && null_ok) return(NULL)
-  if (!(is.character(x) && length(x) == 1L && !is.na(x) && nzchar(x))) {
-    abort_input(sprintf("%s must be a non-empty string, not %s", name, describe(x)), call)
-  }
-  x
-}
-
-# A Python object of the given class (e.g. a fastai Learner), or an input error naming what it is.
-check_py <- function(x, class, name, what, call = sys.call(sys.parent())) {
-  if (!inherits(x, class)) {
-    abort_input(sprintf("%s must be %s, not %s", name, what, describe(x)), call)
-  }
-  x
-}
-
-check_learner <- function(x, call = sys.call(sys.parent())) {
-  check_py(x, "fastai.learner.Learner", "the learner", "a fastai Learner (from Learner() or load_learner())", call)
-}
-
-# Short description of a value for error messages.
-describe <- function(x) {
-  if (is.null(x)) return("NULL")
-  if (inherits(x, "python.builtin.object")) return(sprintf("a Python %s", class(x)[1L]))
-  if (is.function(x)) return("a function")
-  if (is.data.frame(x)) return("a data frame")
-  if (is.atomic(x) && length(x) == 1L) {
-    shown <- if (is.character(x)) sprintf("\"%s\"", x) else format(x)
-    return(sprintf("%s (%s)", shown, typeof(x)))
-  }
-  sprintf("a %s of length %d", if (is.list(x)) "list" else paste(typeof(x), "vector"), length(x))
 }

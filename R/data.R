@@ -13,11 +13,9 @@
 #'   `batch_tfms`, `get_items`).
 #' @return A `DataBlock` (Python object); build DataLoaders with [dataloaders()].
 #' @export
-DataBlock <- function(blocks = NULL, get_x = NULL, get_y = NULL, splitter = NULL, n_inp = NULL, ...) {
-  if (!is.null(n_inp)) n_inp <- check_count(n_inp, "n_inp")
-  if (!is.null(blocks) && !is.list(blocks)) blocks <- list(blocks)
-  args <- compact(list(blocks = blocks, get_x = get_x, get_y = get_y, splitter = splitter, n_inp = n_inp))
-  do.call(py_call, c(list(py_fastai()$DataBlock), args, list(...), list(.call = sys.call())), quote = TRUE)
+DataBlock <- function(blocks, get_x, get_y, splitter, n_inp, ...) {
+  one_or_list <- function(x, name, call) if (is.null(x) || is.list(x)) x else list(x)
+  fastai_call("DataBlock", capture_args(list(blocks = one_or_list, n_inp = count_arg())))
 }
 
 #' Blocks: what the inputs and targets are
@@ -87,12 +85,13 @@ EndSplitter <- py_wrapper("EndSplitter", "instance")
 #' @rdname RandomSplitter
 #' @export
 IndexSplitter <- function(valid_idx) {
-  if (!(is.numeric(valid_idx) && length(valid_idx) >= 1L && !anyNA(valid_idx) &&
-        all(valid_idx == round(valid_idx)) && all(valid_idx >= 1))) {
-    abort_input(sprintf("valid_idx must be row numbers (whole numbers from 1), not %s", describe(valid_idx)))
+  rows_arg <- function(x, name, call) {
+    if (!(is.numeric(x) && length(x) >= 1L && !anyNA(x) && all(x == round(x)) && all(x >= 1))) {
+      abort_input(sprintf("valid_idx must be row numbers (whole numbers from 1), not %s", describe(x)), call)
+    }
+    as.list(as.integer(x) - 1L)  # R counts rows from 1, Python from 0; a list keeps one index a list
   }
-  # R counts rows from 1, Python from 0; as.list() keeps a single index a list for Python.
-  py_call(py_fastai()$IndexSplitter, as.list(as.integer(valid_idx) - 1L), .call = sys.call())
+  fastai_call("IndexSplitter", capture_args(list(valid_idx = rows_arg)))
 }
 
 #' Build DataLoaders from a DataBlock and data
@@ -105,16 +104,16 @@ IndexSplitter <- function(valid_idx) {
 #'   `seed`; for [HF_TextBlock()] data `pool_batches`, see there).
 #' @return A fastai `DataLoaders` (Python object): `$train`, `$valid`, `$vocab`, ...
 #' @export
-dataloaders <- function(object, source, bs = 64L, ...) {
-  check_py(object, "fastai.data.block.DataBlock", "object", "a DataBlock (from DataBlock())")
-  bs <- check_count(bs, "bs")
-  if (missing(source) || is.null(source)) abort_input("source must be a data frame of the items")
-  if (!(is.data.frame(source) || inherits(source, "python.builtin.object") ||
-        (is.character(source) && length(source) == 1L))) {
-    abort_input(sprintf("source must be a data frame, not %s", describe(source)))
+dataloaders <- function(object, source, bs, ...) {
+  source_arg <- function(x, name, call) {
+    if (is.data.frame(x) || inherits(x, "python.builtin.object") || (is.character(x) && length(x) == 1L)) return(x)
+    abort_input(sprintf("source must be a data frame, not %s", describe(x)), call)
   }
-  if (is.data.frame(source) && nrow(source) == 0L) abort_input("source has zero rows")
-  py_call(object$dataloaders, source, bs = bs, ..., .call = sys.call())
+  if (missing(source)) abort_input("source must be a data frame of the items")
+  args <- capture_args(list(object = function(x, name, call) {
+    check_py(x, "fastai.data.block.DataBlock", name, "a DataBlock (from DataBlock())", call)
+  }, source = source_arg, bs = count_arg()))
+  fastai_call(reticulate::py_get_attr(object, "dataloaders"), args[-1L])
 }
 
 #' A batch of DataLoaders
@@ -134,24 +133,24 @@ dataloaders <- function(object, source, bs = 64L, ...) {
 #' @return `one_batch()`: a list. `show_batch()`: a data frame.
 #' @export
 one_batch <- function(dls, convert = FALSE) {
-  check_py(dls, "fastai.data.core.DataLoaders", "dls", "DataLoaders (from dataloaders())")
-  if (check_flag(convert, "convert")) return(bridge_call("call", dls$one_batch, .call = sys.call()))
-  with_py_errors(dls$one_batch(), call = sys.call())
+  capture_args(list(dls = dls_arg(), convert = flag_arg()))
+  if (convert) return(fastai_call(reticulate::py_get_attr(dls, "one_batch")))
+  with_py_errors(dls$one_batch())  # tensors stay Python objects, printed as torch prints them
 }
 
 #' @rdname one_batch
 #' @export
-show_batch <- function(dls, max_n = 9L, dataset = c("train", "valid"), ...) {
-  check_py(dls, "fastai.data.core.DataLoaders", "dls", "DataLoaders (from dataloaders())")
-  bridge_call("show_batch", dls, max_n = check_count(max_n, "max_n"), ds_idx = dataset_index(dataset),
-              ..., .call = sys.call())
+show_batch <- function(dls, max_n, dataset = c("train", "valid"), ...) {
+  args <- capture_args(list(dls = dls_arg(), max_n = count_arg(), dataset = dataset_arg()), ignore = "dataset")
+  fastai_call("show_batch_df", c(args, list(ds_idx = dataset_index(dataset))))
 }
 
 # fastai numbers datasets 0 (train) and 1 (valid); R users name them.
-dataset_index <- function(dataset, call = sys.call(sys.parent())) {
-  if (is.character(dataset) && length(dataset) > 1L) dataset <- dataset[1L]  # the default choices
-  if (!(is.character(dataset) && length(dataset) == 1L && dataset %in% c("train", "valid"))) {
-    abort_input(sprintf("dataset must be \"train\" or \"valid\", not %s", describe(dataset)), call)
+# The default is the function's own vector, c("train", "valid") or c("valid", "train"): its first.
+dataset_arg <- function() {
+  function(x, name, call) {
+    if (is.character(x) && length(x) == 2L && setequal(x, c("train", "valid"))) x <- x[1L]
+    check_choice(x, c("train", "valid"), name, call)
   }
-  if (dataset == "train") 0L else 1L
 }
+dataset_index <- function(dataset) if (identical(dataset_arg()(dataset, "dataset", NULL), "train")) 0L else 1L

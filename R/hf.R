@@ -62,9 +62,9 @@ AutoTokenizer_from_pretrained <- py_method("transformers.AutoTokenizer", "from_p
 #' c(hf_arch, hf_config, hf_tokenizer, hf_model) %<-% get_hf_objects(minilm_path())
 #' hf_arch
 get_hf_objects <- function(pretrained_model_name_or_path, task = NULL, config = NULL, ...) {
-  name <- check_string(pretrained_model_name_or_path, "pretrained_model_name_or_path")
-  res <- py_call(py_fastai()$get_hf_objects, name, task = task, config = config, ..., .call = sys.call())
-  stats::setNames(as.list(res), c("hf_arch", "hf_config", "hf_tokenizer", "hf_model"))
+  args <- capture_args(list(pretrained_model_name_or_path = string_arg()))
+  res <- fastai_call("get_hf_objects", args)
+  stats::setNames(res, c("hf_arch", "hf_config", "hf_tokenizer", "hf_model"))
 }
 
 #' A data block of raw texts tokenized per batch
@@ -75,37 +75,42 @@ get_hf_objects <- function(pretrained_model_name_or_path, task = NULL, config = 
 #' count before padding (each text is still tokenized once); `dataloaders(..., pool_batches = 1)`
 #' turns the regrouping off.
 #'
-#' @param hf_arch,hf_tokenizer From [get_hf_objects()].
+#' The arguments are blurr's, in its order: `HF_TextBlock(hf_arch, hf_config, hf_tokenizer,
+#' hf_model)` (positionally, as blurr and its R package wrote it) works, and so does
+#' `HF_TextBlock(hf_arch = hf_arch, hf_tokenizer = hf_tokenizer)`.
+#'
+#' @param hf_arch,hf_config,hf_tokenizer,hf_model From [get_hf_objects()]; only the tokenizer is needed.
 #' @param max_length Truncate texts to this many tokens (default: the tokenizer's limit).
-#' @param padding,truncation Passed to the tokenizer.
+#' @param padding,truncation Passed to the tokenizer (default `TRUE`).
 #' @param tok_kwargs A named list of further tokenizer arguments.
-#' @param ... Further arguments of the Python function (e.g. `before_batch_tfm`).
+#' @param ... Further arguments of the Python class (`before_batch_tfm`, `before_batch_kwargs`,
+#'   `is_split_into_words`, `dl_type`), or of the DataLoaders (`pool_batches`).
 #' @return A fastai `TransformBlock` (Python object).
 #' @export
-HF_TextBlock <- function(hf_arch = NULL, hf_tokenizer = NULL, max_length = NULL, padding = TRUE,
-                         truncation = TRUE, tok_kwargs = NULL, ...) {
-  if (!is.null(max_length)) max_length <- check_count(max_length, "max_length")
-  py_call(py_fastai()$HF_TextBlock, hf_arch = hf_arch, hf_tokenizer = hf_tokenizer, max_length = max_length,
-          padding = check_flag(padding, "padding"), truncation = check_flag(truncation, "truncation"),
-          tok_kwargs = tok_kwargs, ..., .call = sys.call())
+HF_TextBlock <- function(hf_arch = NULL, hf_config = NULL, hf_tokenizer = NULL, hf_model = NULL, max_length,
+                         padding, truncation, tok_kwargs, ...) {
+  args <- capture_args(list(max_length = count_arg(), padding = flag_arg(), truncation = flag_arg()))
+  fastai_call("HF_TextBlock", args)
 }
 
 #' Wrap a Hugging Face model for a fastai Learner
 #'
-#' `HF_BaseModelWrapper()` makes a transformers model take fastai's batch (a dict of tensors) and
-#' return logits. `HF_BaseModelCallback()` (pass it in `cbs =`) checks the model's `num_labels`
-#' against the data, writes `id2label` / `label2id` into its config and, with
-#' `use_model_loss = TRUE`, trains on the model's own loss. `hf_splitter()` with no arguments is
+#' `HF_BaseModelWrapper()` makes a transformers model take fastai's batch (a dict of tensors); it
+#' returns the model's whole output, as blurr's did (`learn$model(x)$logits`).
+#' `HF_BaseModelCallback()` (pass it in `cbs =`; the learner needs it) hands fastai the logits,
+#' checks the model's `num_labels` against the data, writes `id2label` / `label2id` into its config
+#' and, with `use_model_loss = TRUE`, trains on the model's own loss. `hf_splitter()` with no arguments is
 #' the parameter-group splitter for `splitter =`: embeddings | each transformer layer | head, so
 #' [freeze()] trains the head and [slice()] spreads learning rates.
 #'
 #' @param hf_model The model from [get_hf_objects()].
-#' @param ... `HF_BaseModelCallback()`: `use_model_loss`. `hf_splitter()`: a model, to get its
-#'   parameter groups.
+#' @param ... `HF_BaseModelWrapper()`: `output_hidden_states`, `output_attentions`,
+#'   `hf_model_kwargs`. `HF_BaseModelCallback()`: `use_model_loss`. `hf_splitter()`: a model, to get
+#'   its parameter groups.
 #' @return A Python object: the wrapped model (an `nn.Module`), a callback, or the splitter function.
 #' @export
-HF_BaseModelWrapper <- function(hf_model) {
-  py_call(py_fastai()$HF_BaseModelWrapper, hf_model, .call = sys.call())
+HF_BaseModelWrapper <- function(hf_model, ...) {
+  fastai_call("HF_BaseModelWrapper", capture_args())
 }
 
 #' @rdname HF_BaseModelWrapper
@@ -128,9 +133,8 @@ hf_splitter <- py_wrapper("hf_splitter", "function")
 #' @return `path`, invisibly.
 #' @export
 hf_save_pretrained <- function(learn, path, ...) {
-  check_learner(learn)
-  path <- check_string(path, "path")
-  py_call(py_fastai()$hf_save_pretrained, learn, path.expand(path), ..., .call = sys.call())
+  args <- capture_args(list(learn = learner_arg(), path = path_arg()))
+  fastai_call("hf_save_pretrained", args)
   invisible(path)
 }
 
@@ -150,11 +154,10 @@ hf_save_pretrained <- function(learn, path, ...) {
 #' csv <- tempfile(fileext = ".csv")
 #' write.csv(data.frame(text = c("good", "bad"), label = 1:0), csv, row.names = FALSE)
 #' HF_load_dataset("csv", data_files = csv, split = "train")
-HF_load_dataset <- function(path, name = NULL, split = NULL, data_files = NULL, ...) {
-  path <- check_string(path, "path")
-  if (!is.null(data_files)) data_files <- as.list(path.expand(as.character(data_files)))
-  bridge_call("call", py_fastai()$HF_load_dataset, path, name = name, split = split,
-              data_files = data_files, ..., .call = sys.call())
+HF_load_dataset <- function(path, name, split, data_files, ...) {
+  files_arg <- function(x, name, call) if (is.null(x)) x else as.list(path.expand(strings_arg()(x, name, call)))
+  args <- capture_args(list(path = string_arg(), name = string_arg(), split = string_arg(), data_files = files_arg))
+  fastai_call("HF_load_dataset", args)
 }
 
 #' Local models and data of the project
@@ -176,20 +179,20 @@ HF_load_dataset <- function(path, name = NULL, split = NULL, data_files = NULL, 
 #' minilm_path()
 #' head(load_goemotions("ekman", n_rows = 5))
 minilm_path <- function() {
-  bridge_call("call", py_fastai()$minilm_path, .call = sys.call())
+  fastai_call("minilm_path")
 }
 
 #' @rdname minilm_path
 #' @export
-goemotions_path <- function(taxonomy = "original") {
-  bridge_call("call", py_fastai()$goemotions_path, check_string(taxonomy, "taxonomy"), .call = sys.call())
+goemotions_path <- function(taxonomy) {
+  fastai_call("goemotions_path", capture_args(list(taxonomy = string_arg())))
 }
 
 #' @rdname minilm_path
 #' @export
-load_goemotions <- function(folder = "ekman", split = "train", n_rows = NULL, single_label = FALSE) {
-  if (!is.null(n_rows)) n_rows <- check_count(n_rows, "n_rows")
-  bridge_call("call", py_fastai()$load_goemotions, path.expand(check_string(folder, "folder")),
-              split = check_string(split, "split"), n_rows = n_rows,
-              single_label = check_flag(single_label, "single_label"), .call = sys.call())
+load_goemotions <- function(folder = "ekman", split, n_rows, single_label) {
+  args <- capture_args(list(folder = path_arg(), split = string_arg(), n_rows = count_arg(),
+                            single_label = flag_arg()))
+  if (is.null(args$folder)) args$folder <- folder  # the R default: the 7 Ekman labels
+  fastai_call("load_goemotions", args)
 }

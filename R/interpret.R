@@ -1,7 +1,7 @@
 # Error analysis of single-label classifiers (HF learners with CategoryBlock targets and ULMFiT
 # classifiers) as R values: data frames of losses and confidences, a confusion matrix and its
 # ggplot2 plot, per-class scores, and a plot of one prediction's class probabilities. The tables
-# come from python/fastai_hf/interpret.py (through r_text.py); the scores are computed in R.
+# come from python/fastai_hf/interpret.py (with R's row numbers); the scores are computed in R.
 
 #' Interpretation of a classifier
 #'
@@ -19,20 +19,14 @@
 #' @return A `ClassificationInterpretation` (Python object).
 #' @export
 ClassificationInterpretation_from_learner <- function(learn, dataset = c("valid", "train"), dl = NULL) {
-  check_learner(learn)
-  py_call(py_r_text()$interpretation, learn, ds_idx = dataset_index(dataset), dl = dl, .call = sys.call())
-}
-
-# An interpretation or a learner, the `x` of the functions below.
-check_interp <- function(x, call = sys.call(sys.parent())) {
-  if (inherits(x, c("fastai.interpret.Interpretation", "fastai.learner.Learner"))) return(x)
-  abort_input(sprintf("x must be a ClassificationInterpretation or a fastai Learner, not %s", describe(x)), call)
+  capture_args(list(learn = learner_arg(), dataset = dataset_arg()))
+  fastai_call("interpretation", list(learn, dl = dl, ds_idx = dataset_index(dataset)))
 }
 
 # The table of every item's prediction, the source of every result below. An interpretation keeps
 # its table (computed with it), so its tables and plots cost no further pass over the data.
 confidence_table <- function(x, dl = NULL, call = sys.call(sys.parent())) {
-  r_text_call("confidence", check_interp(x, call), dl = dl, .call = call)
+  fastai_call("confidence", list(check_interp(x, call), dl = dl), verb = TRUE, call = call)
 }
 
 #' Predictions, confidence and losses of every item
@@ -61,9 +55,8 @@ confidence_df <- function(x, dl = NULL) {
 #' @rdname confidence_df
 #' @export
 top_losses <- function(x, k = 9L, largest = TRUE, dl = NULL) {
-  check_interp(x)
-  if (!is.null(k)) k <- check_count(k, "k")
-  r_text_call("top_losses", x, k = k, dl = dl, largest = check_flag(largest, "largest"), .call = sys.call())
+  args <- capture_args(list(x = function(x, name, call) check_interp(x, call), k = count_arg(), largest = flag_arg()))
+  fastai_call("top_losses", args, verb = TRUE)
 }
 
 #' Confusion matrix

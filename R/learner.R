@@ -21,54 +21,74 @@
 #' @param ... Further arguments of the Python class (`wd_bn_bias`, `train_bn`, `moms`).
 #' @return A fastai `Learner` (Python object).
 #' @export
-Learner <- function(dls, model, loss_func = NULL, opt_func = Adam, lr = 0.001, splitter = NULL, cbs = NULL,
-                    metrics = NULL, path = NULL, model_dir = "models", wd = NULL, ...) {
-  check_py(dls, "fastai.data.core.DataLoaders", "dls", "DataLoaders (from dataloaders())")
-  check_py(model, "torch.nn.modules.module.Module", "model", "a torch model, e.g. HF_BaseModelWrapper(hf_model)")
-  lr <- if (inherits(lr, "python.builtin.slice")) lr else check_number(lr, "lr", min = 0)
-  wd <- check_number(wd, "wd", null_ok = TRUE, min = 0)
-  if (!is.null(path)) path <- path.expand(check_string(path, "path"))
-  args <- compact(list(loss_func = loss_func, opt_func = opt_func, lr = lr, splitter = splitter, cbs = cbs,
-                       metrics = metrics, path = path, model_dir = model_dir, wd = wd))
-  do.call(py_call, c(list(py_fastai()$Learner, dls, model), args, list(...), list(.call = sys.call())), quote = TRUE)
+Learner <- function(dls, model, loss_func, opt_func, lr, splitter, cbs, metrics, path, model_dir, wd, ...) {
+  args <- capture_args(list(
+    dls = dls_arg(),
+    model = function(x, name, call) {
+      check_py(x, "torch.nn.modules.module.Module", name, "a torch model, e.g. HF_BaseModelWrapper(hf_model)", call)
+    },
+    lr = lr_arg(), path = path_arg(), wd = number_arg(min = 0)
+  ))
+  fastai_call("Learner", args)
 }
 
 #' Fix some arguments of a function (Python's functools.partial)
 #'
-#' `partial(Adam, eps = 1e-6)` is an optimizer function with `eps` set; `partial(accuracy_multi(),
-#' thresh = 0.2)` a metric with its threshold. A fastai wrapper may be given uncalled (`Adam`).
+#' `py_partial(Adam, eps = 1e-6)` is an optimizer function with `eps` set;
+#' `py_partial(accuracy_multi(), thresh = 0.2)` a metric with its threshold. A fastai wrapper may be
+#' given uncalled (`Adam`).
+#'
+#' Inside fastai's functions (e.g. `Learner(opt_func = partial(Adam))`, as fastai code is usually
+#' written) `partial()` means `py_partial()`, whatever else is attached; the package exports it
+#' under this name so that attaching it does not mask purrr's `partial()`.
 #'
 #' @param f A Python function or a fastai wrapper function.
 #' @param ... Arguments to fix (named).
 #' @return A Python `functools.partial`.
 #' @export
 #' @examplesIf fastai_available()
-#' partial(accuracy_multi(), thresh = 0.2)
-partial <- function(f, ...) {
-  f <- as_py_arg(f)
-  if (!(is.function(f) || inherits(f, "python.builtin.object"))) {
-    abort_input(sprintf("f must be a function, not %s", describe(f)))
+#' py_partial(accuracy_multi(), thresh = 0.2)
+#' # inside fastai's functions, as in Python:
+#' # Learner(dls, model, opt_func = partial(Adam), metrics = partial(accuracy_multi(), thresh = 0.2))
+py_partial <- function(f, ...) {
+  fn_arg <- function(x, name, call) {
+    x <- as_py_arg(x)
+    if (!(is.function(x) || inherits(x, "python.builtin.object"))) {
+      abort_input(sprintf("f must be a function, not %s", describe(x)), call)
+    }
+    x
   }
-  py_call(reticulate::import("functools")$partial, f, ..., .call = sys.call())
+  args <- capture_args(list(f = fn_arg))
+  fastai_call(reticulate::import("functools")$partial, unname_first(args))
+}
+
+# The first argument positionally (Python's partial takes its function that way).
+unname_first <- function(args) {
+  names(args)[1L] <- ""
+  args
 }
 
 #' A Python slice of learning rates
 #'
-#' `slice(1e-5, 1e-3)` spreads learning rates over the parameter groups, from the first (the
-#' embeddings, with [hf_splitter()]) to the last (the head); `slice(1e-3)` gives the last group
+#' `lr_slice(1e-5, 1e-3)` spreads learning rates over the parameter groups, from the first (the
+#' embeddings, with [hf_splitter()]) to the last (the head); `lr_slice(1e-3)` gives the last group
 #' `1e-3` and the others a tenth of it. Pass it as `lr_max =` or `lr =`.
+#'
+#' Inside fastai's functions (e.g. `fit_one_cycle(learn, 1, slice(1e-5, 1e-3))`, as fastai code is
+#' usually written) `slice()` means `lr_slice()`; the package exports it under this name so that
+#' attaching it does not mask dplyr's `slice()`.
 #'
 #' @param start,stop Learning rates; with only `start`, Python's `slice(start)`.
 #' @return A Python `slice`.
 #' @export
 #' @examplesIf fastai_available()
-#' slice(1e-5, 1e-3)
-slice <- function(start, stop = NULL) {
-  start <- check_number(start, "start", min = 0)
+#' lr_slice(1e-5, 1e-3)
+lr_slice <- function(start, stop = NULL) {
+  start <- check_lr(start, "start")
   builtins <- reticulate::import_builtins()
   ensure_python()
   if (is.null(stop)) return(builtins$slice(start))
-  builtins$slice(start, check_number(stop, "stop", min = 0))
+  builtins$slice(start, check_lr(stop, "stop"))
 }
 
 #' Optimizers
@@ -186,19 +206,22 @@ L1LossFlat <- py_wrapper("L1LossFlat", "instance")
 #' `F1ScoreMulti`, `RocAucMulti`, `Precision`, `Recall`, ...) are called: `F1ScoreMulti()` or
 #' `F1ScoreMulti(average = "micro", thresh = 0.3)`. The `*Multi` ones are for multi-label data.
 #'
-#' `Recall` masks base R's `Recall()` (recursion by name) once fastai is attached; write
-#' `base::Recall()` for that one.
+#' Two of fastai's names are exported under others, so that attaching the package masks neither
+#' base R's `Recall()` nor the generics `accuracy()` of the generics and yardstick packages:
+#' `Accuracy()` is fastai's `accuracy` and `RecallScore()` fastai's `Recall`. Inside fastai's
+#' functions (e.g. `Learner(metrics = list(accuracy(), Recall()))`, as fastai code is usually
+#' written) the fastai names work too.
 #'
 #' @param ... Arguments of the Python function or class.
 #' @return A Python function or metric object.
 #' @name metrics
 #' @examplesIf fastai_available()
-#' metrics <- list(partial(accuracy_multi(), thresh = 0.2), F1ScoreMulti(average = "macro"))
+#' metrics <- list(py_partial(accuracy_multi(), thresh = 0.2), F1ScoreMulti(average = "macro"))
 NULL
 
 #' @rdname metrics
 #' @export
-accuracy <- py_wrapper("accuracy")
+Accuracy <- py_wrapper("accuracy")
 
 #' @rdname metrics
 #' @export
@@ -238,7 +261,7 @@ PrecisionMulti <- py_wrapper("PrecisionMulti", "instance")
 
 #' @rdname metrics
 #' @export
-Recall <- py_wrapper("Recall", "instance")
+RecallScore <- py_wrapper("Recall", "instance")
 
 #' @rdname metrics
 #' @export
@@ -358,7 +381,7 @@ MixedPrecision <- py_wrapper("MixedPrecision", "instance")
 #' @method summary fastai.learner.Learner
 #' @export
 summary.fastai.learner.Learner <- function(object, ...) {
-  text <- bridge_call("summary", object, write = r_writer, mode = progress_mode(), .call = sys.call())
+  text <- fastai_call("summary", list(check_learner(object)), verb = TRUE)
   structure(text, class = "fastai_summary")
 }
 
@@ -379,16 +402,16 @@ print.fastai_summary <- function(x, ...) {
 #' @return The learner, invisibly.
 #' @export
 to_fp16 <- function(learn, ...) {
-  check_learner(learn)
-  py_call(learn$to_fp16, ..., .call = sys.call())
+  args <- capture_args(list(learn = learner_arg()))
+  fastai_call(reticulate::py_get_attr(learn, "to_fp16"), args[-1L])
   invisible(learn)
 }
 
 #' @rdname to_fp16
 #' @export
 to_fp32 <- function(learn) {
-  check_learner(learn)
-  with_py_errors(learn$to_fp32())
+  capture_args(list(learn = learner_arg()))
+  fastai_call(reticulate::py_get_attr(learn, "to_fp32"))
   invisible(learn)
 }
 
@@ -400,11 +423,10 @@ to_fp32 <- function(learn) {
 #' @param reproducible Also make torch's cuDNN deterministic (slower on a GPU).
 #' @return `seed`, invisibly.
 #' @export
-set_seed <- function(seed, reproducible = FALSE) {
-  seed <- check_int(seed, "seed")
-  reproducible <- check_flag(reproducible, "reproducible")
+set_seed <- function(seed, reproducible) {
+  args <- capture_args(list(seed = int_arg(), reproducible = flag_arg()))
   set.seed(seed)
-  py_call(py_fastai()$set_seed, seed, reproducible = reproducible, .call = sys.call())
+  fastai_call("set_seed", args)
   invisible(seed)
 }
 
@@ -420,17 +442,43 @@ set_seed <- function(seed, reproducible = FALSE) {
 #' @return `export()`: the written path, invisibly. `load_learner()`: a Learner.
 #' @export
 export <- function(learn, fname = "export.pkl") {
-  check_learner(learn)
-  fname <- path.expand(check_string(fname, "fname"))
-  with_py_errors(learn$export(fname))
-  invisible(with_py_errors(reticulate::py_str(learn$path$joinpath(fname))))
+  capture_args(list(learn = learner_arg(), fname = path_arg()))
+  fastai_call(reticulate::py_get_attr(learn, "export"), list(fname))
+  invisible(fastai_call(reticulate::py_get_attr(learn$path, "joinpath"), list(fname)))
 }
 
 #' @rdname export
 #' @export
 load_learner <- function(fname, cpu = TRUE) {
-  fname <- path.expand(check_string(fname, "fname"))
+  args <- capture_args(list(fname = path_arg(), cpu = flag_arg()))
   if (!file.exists(fname)) abort_input(sprintf("file '%s' does not exist", fname))
-  cpu <- check_flag(cpu, "cpu")
-  py_call(py_fastai()$load_learner, fname, cpu = cpu, .call = sys.call())
+  fastai_call("load_learner", c(args["fname"], list(cpu = cpu)))
+}
+
+#' Save and load a learner's weights
+#'
+#' fastai's `learn$save()` and `learn$load()` (named `save_model()` and `load_model()` here so as not
+#' to mask R's `save()` and `load()`): the model's weights, and the optimizer state with
+#' `with_opt = TRUE`, in `<learn$path>/<learn$model_dir>/<file>.pth`. Use them to keep a training
+#' stage and go back to it; to reuse a learner elsewhere, [export()] it.
+#'
+#' @param learn A [Learner()].
+#' @param file A name (without `.pth`) in the learner's model folder.
+#' @param with_opt Also save / load the optimizer state.
+#' @param device Where to load the weights.
+#' @param strict Require the saved weights to match the model exactly.
+#' @return The learner, invisibly.
+#' @export
+save_model <- function(learn, file, with_opt) {
+  args <- capture_args(list(learn = learner_arg(), file = string_arg(), with_opt = flag_arg()))
+  fastai_call(reticulate::py_get_attr(learn, "save"), args[-1L])
+  invisible(learn)
+}
+
+#' @rdname save_model
+#' @export
+load_model <- function(learn, file, device, with_opt, strict) {
+  args <- capture_args(list(learn = learner_arg(), file = string_arg(), with_opt = flag_arg(), strict = flag_arg()))
+  fastai_call(reticulate::py_get_attr(learn, "load"), args[-1L])
+  invisible(learn)
 }

@@ -18,14 +18,12 @@
 #' @method predict fastai.learner.Learner
 #' @export
 predict.fastai.learner.Learner <- function(object, newdata, thresh = NULL, bs = NULL, ...) {
-  check_learner(object)
-  one <- is.character(newdata) && length(newdata) == 1L
+  capture_args(list(object = learner_arg(), newdata = texts_arg(frame_ok = TRUE)))
   res <- predict_texts(object, newdata, thresh, bs)
-  frame <- res$frame
-  if (!one) return(frame)
-  probs <- frame[, res$labels, drop = FALSE]
-  if (res$multilabel) list(probabilities = probs, labels = frame$predicted[[1L]])
-  else list(label = frame$predicted[[1L]], probabilities = probs)
+  if (!(is.list(newdata) && !is.data.frame(newdata) && length(newdata) == 1L)) return(res$frame)
+  probs <- res$frame[, res$labels, drop = FALSE]
+  predicted <- res$frame$predicted[[1L]]
+  if (res$multilabel) list(probabilities = probs, labels = predicted) else list(label = predicted, probabilities = probs)
 }
 
 #' @rdname predict.fastai.learner.Learner
@@ -34,41 +32,18 @@ predict.fastai.learner.Learner <- function(object, newdata, thresh = NULL, bs = 
 #' @details `hf_predict()` always returns the data frame, also for one text.
 #' @export
 hf_predict <- function(learn, texts, thresh = NULL, bs = NULL) {
-  check_learner(learn)
+  capture_args(list(learn = learner_arg(), texts = texts_arg(frame_ok = TRUE)))
   predict_texts(learn, texts, thresh, bs)$frame
 }
 
-# One crossing each way: the texts (or a data frame) in, the bridge's table out.
+# The one predict path of every text classifier (HF and ULMFiT): texts (checked) in, the table out.
 predict_texts <- function(learn, texts, thresh, bs, call = sys.call(sys.parent())) {
-  texts <- check_texts(texts, call = call)
-  thresh <- check_number(thresh, "thresh", null_ok = TRUE, min = 0, max = 1, len = NA, call = call)
-  if (length(thresh) > 1L) thresh <- as.list(thresh)
+  thresh <- number_arg(min = 0, max = 1, len = NA)(thresh, "thresh", call)
   if (!is.null(bs)) bs <- check_count(bs, "bs", call = call)
-  res <- bridge_call("predict", learn, texts, thresh = thresh, bs = bs, .call = call)
+  res <- fastai_call("predict", list(learn, texts, thresh = thresh, bs = bs), verb = TRUE, call = call)
   res$labels <- as.character(unlist(res$labels))
-  if (res$multilabel) {
-    res$frame$predicted <- lapply(res$frame$predicted, as.character)
-  }
+  if (res$multilabel) res$frame$predicted <- lapply(res$frame$predicted, as.character)
   res
-}
-
-# Texts to predict: a character vector without NA or empty strings, or a data frame (checked in
-# Python for the learner's text column).
-check_texts <- function(texts, call = sys.call(sys.parent())) {
-  if (is.data.frame(texts)) {
-    if (!nrow(texts)) abort_input("newdata has zero rows", call)
-    return(texts)
-  }
-  if (is.factor(texts)) texts <- as.character(texts)
-  if (!is.character(texts) || !length(texts)) {
-    abort_input(sprintf("texts must be a character vector or a data frame, not %s", describe(texts)), call)
-  }
-  bad <- which(is.na(texts) | !nzchar(trimws(texts)))
-  if (length(bad)) {
-    abort_input(sprintf("texts at positions %s are missing or empty; every text must be a non-empty string",
-                        paste(utils::head(bad, 10L), collapse = ", ")), call)
-  }
-  if (length(texts) == 1L) texts else as.list(texts)
 }
 
 #' Predictions and targets of a dataset
@@ -87,12 +62,10 @@ check_texts <- function(texts, call = sys.call(sys.parent())) {
 #'   `validate()`: a named numeric vector, `valid_loss` then the metrics.
 #' @export
 get_preds <- function(learn, dataset = c("valid", "train"), texts = NULL, with_decoded = FALSE, reorder = TRUE) {
-  check_learner(learn)
-  ds <- dataset_index(dataset)
-  if (!is.null(texts)) texts <- check_texts(texts)
-  res <- bridge_call("get_preds", learn, ds_idx = ds, texts = texts,
-                     with_decoded = check_flag(with_decoded, "with_decoded"),
-                     reorder = check_flag(reorder, "reorder"), .call = sys.call())
+  capture_args(list(learn = learner_arg(), dataset = dataset_arg(), texts = texts_arg(frame_ok = TRUE),
+                    with_decoded = flag_arg(), reorder = flag_arg()))
+  res <- fastai_call("get_preds", list(learn, ds_idx = dataset_index(dataset), texts = texts,
+                                       with_decoded = with_decoded, reorder = reorder), verb = TRUE)
   labels <- as.character(unlist(res$labels))
   name_cols <- function(m) {
     if (is.matrix(m) && ncol(m) == length(labels)) colnames(m) <- labels
@@ -108,9 +81,8 @@ get_preds <- function(learn, dataset = c("valid", "train"), texts = NULL, with_d
 #' @rdname get_preds
 #' @export
 validate <- function(learn, dataset = c("valid", "train")) {
-  check_learner(learn)
-  ds <- dataset_index(dataset)
-  unlist(bridge_call("validate", learn, ds_idx = ds, .call = sys.call()))
+  capture_args(list(learn = learner_arg(), dataset = dataset_arg()))
+  unlist(fastai_call("validate", list(learn, ds_idx = dataset_index(dataset)), verb = TRUE))
 }
 
 #' A batch with its predictions
@@ -126,11 +98,10 @@ validate <- function(learn, dataset = c("valid", "train")) {
 #' @param shuffle Draw a random batch.
 #' @return A data frame: `text`, `target`, `predicted` (HF data; see above for fastai text data).
 #' @export
-show_results <- function(learn, dataset = c("valid", "train"), max_n = 9L, shuffle = TRUE) {
-  check_learner(learn)
-  ds <- dataset_index(dataset)
-  bridge_call("show_results", learn, ds_idx = ds, max_n = check_count(max_n, "max_n"),
-              shuffle = check_flag(shuffle, "shuffle"), .call = sys.call())
+show_results <- function(learn, dataset = c("valid", "train"), max_n, shuffle, ...) {
+  args <- capture_args(list(learn = learner_arg(), dataset = dataset_arg(), max_n = count_arg(),
+                            shuffle = flag_arg()), ignore = "dataset")
+  fastai_call("show_results_df", c(args, list(ds_idx = dataset_index(dataset))))
 }
 
 #' Evaluate a multi-label Learner
@@ -149,19 +120,14 @@ show_results <- function(learn, dataset = c("valid", "train"), max_n = 9L, shuff
 #' @return `multilabel_metrics()`: a named numeric vector. `find_thresholds()`: a data frame
 #'   `label`, `threshold`, `f1`, `support`.
 #' @export
-multilabel_metrics <- function(learn, thresh = NULL, dl = NULL) {
-  check_learner(learn)
-  thresh <- check_number(thresh, "thresh", null_ok = TRUE, min = 0, max = 1, len = NA)
-  if (length(thresh) > 1L) thresh <- as.list(thresh)
-  unlist(bridge_call("call", py_fastai()$multilabel_metrics, learn, dl = dl, thresh = thresh, .call = sys.call()))
+multilabel_metrics <- function(learn, thresh, dl) {
+  args <- capture_args(list(learn = learner_arg(), thresh = number_arg(min = 0, max = 1, len = NA)))
+  unlist(fastai_call("multilabel_metrics", args))
 }
 
 #' @rdname multilabel_metrics
 #' @export
-find_thresholds <- function(learn, grid = NULL, apply = FALSE, dl = NULL) {
-  check_learner(learn)
-  grid <- check_number(grid, "grid", null_ok = TRUE, min = 0, max = 1, len = NA)
-  if (!is.null(grid)) grid <- as.list(grid)
-  bridge_call("call", py_fastai()$find_thresholds, learn, dl = dl, grid = grid,
-              apply = check_flag(apply, "apply"), .call = sys.call())
+find_thresholds <- function(learn, grid, apply, dl) {
+  as_grid <- function(x, name, call) as.list(number_arg(min = 0, max = 1, len = NA)(x, name, call))
+  fastai_call("find_thresholds", capture_args(list(learn = learner_arg(), grid = as_grid, apply = flag_arg())))
 }

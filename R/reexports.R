@@ -13,3 +13,9 @@ zeallot::`%<-%`
 # ggplot2's .data pronoun names plot columns without global-variable notes.
 #' @importFrom ggplot2 .data
 NULL
+
+# generics' fit(): fastai's fit() is its S3 method for learners (fit.fastai.learner.Learner), as
+# tidymodels' is for its model specifications, so attaching both masks nothing.
+#' @importFrom generics fit
+#' @export
+generics::fit

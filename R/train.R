@@ -6,67 +6,64 @@
 #' bars in a console and as the epoch table alone in knitr documents and logs (see the
 #' `fastai.progress` option in [fastai-package]).
 #'
-#' - `fit()`: a constant learning rate `lr`.
+#' - `fit()`: a constant learning rate `lr` (an S3 method of the generics package's `fit()`, which
+#'   tidymodels uses too, so attaching fastai masks nothing).
 #' - `fit_one_cycle()`: the one-cycle policy up to `lr_max`.
 #' - `fine_tune()`: `freeze_epochs` with the body frozen, then `epochs` unfrozen.
 #' - `fit_flat_cos()`: flat, then cosine annealing.
 #' - `fit_sgdr()`: cosine annealing with warm restarts over `n_cycles` cycles.
 #'
-#' @param learn A [Learner()].
+#' @param object,learn A [Learner()].
 #' @param n_epoch,epochs Number of epochs, a positive whole number.
-#' @param lr,lr_max,base_lr Learning rate: a number, a [slice()] or one number per parameter group;
-#'   `NULL` for the learner's own.
+#' @param lr,lr_max,base_lr Learning rate: a number, a [lr_slice()] (`slice()` inside the call) or one
+#'   number per parameter group; fastai's default when not given.
 #' @param n_cycles,cycle_len,cycle_mult Cycles of `fit_sgdr()`.
 #' @param freeze_epochs Frozen epochs of `fine_tune()`.
 #' @param ... Further arguments of the Python method (`wd`, `moms`, `cbs`, `pct_start`, `div`, ...).
 #' @return The learner, invisibly.
+#' @importFrom generics fit
+#' @method fit fastai.learner.Learner
 #' @export
-fit <- function(learn, n_epoch, lr = NULL, ...) {
-  train_verb(learn, "fit", n_epoch = check_count(n_epoch, "n_epoch"), lr = check_lr(lr, "lr"), ...)
+fit.fastai.learner.Learner <- function(object, n_epoch, lr, ...) {
+  train_verb("fit", capture_args(train_args), sys.call())
 }
 
-#' @rdname fit
+#' @rdname fit.fastai.learner.Learner
 #' @export
-fit_one_cycle <- function(learn, n_epoch, lr_max = NULL, ...) {
-  train_verb(learn, "fit_one_cycle", n_epoch = check_count(n_epoch, "n_epoch"), lr_max = check_lr(lr_max, "lr_max"),
-             ...)
+fit_one_cycle <- function(learn, n_epoch, lr_max, ...) {
+  train_verb("fit_one_cycle", capture_args(train_args), sys.call())
 }
 
-#' @rdname fit
+#' @rdname fit.fastai.learner.Learner
 #' @export
-fine_tune <- function(learn, epochs, base_lr = 2e-3, freeze_epochs = 1L, ...) {
-  train_verb(learn, "fine_tune", epochs = check_count(epochs, "epochs"), base_lr = check_lr(base_lr, "base_lr"),
-             freeze_epochs = check_count(freeze_epochs, "freeze_epochs", min = 0L), ...)
+fine_tune <- function(learn, epochs, base_lr, freeze_epochs, ...) {
+  train_verb("fine_tune", capture_args(train_args), sys.call())
 }
 
-#' @rdname fit
+#' @rdname fit.fastai.learner.Learner
 #' @export
-fit_flat_cos <- function(learn, n_epoch, lr = NULL, ...) {
-  train_verb(learn, "fit_flat_cos", n_epoch = check_count(n_epoch, "n_epoch"), lr = check_lr(lr, "lr"), ...)
+fit_flat_cos <- function(learn, n_epoch, lr, ...) {
+  train_verb("fit_flat_cos", capture_args(train_args), sys.call())
 }
 
-#' @rdname fit
+#' @rdname fit.fastai.learner.Learner
 #' @export
-fit_sgdr <- function(learn, n_cycles, cycle_len, lr_max = NULL, cycle_mult = 2L, ...) {
-  train_verb(learn, "fit_sgdr", n_cycles = check_count(n_cycles, "n_cycles"),
-             cycle_len = check_count(cycle_len, "cycle_len"), lr_max = check_lr(lr_max, "lr_max"),
-             cycle_mult = check_count(cycle_mult, "cycle_mult"), ...)
+fit_sgdr <- function(learn, n_cycles, cycle_len, lr_max, cycle_mult, ...) {
+  train_verb("fit_sgdr", capture_args(train_args), sys.call())
 }
 
-# A learning rate: NULL, a positive number, one per parameter group, or a Python slice.
-check_lr <- function(lr, name, call = sys.call(sys.parent())) {
-  if (is.null(lr) || inherits(lr, "python.builtin.slice")) return(lr)
-  lr <- check_number(lr, name, min = 0, len = NA, call = call)
-  if (length(lr) > 1L) as.list(lr) else lr  # a list crosses as a list; the bridge makes it an array
-}
+# The arguments of the training verbs, checked before anything runs.
+train_args <- list(
+  object = learner_arg(), learn = learner_arg(), n_epoch = count_arg(), epochs = count_arg(),
+  freeze_epochs = count_arg(min = 0L), n_cycles = count_arg(), cycle_len = count_arg(), cycle_mult = count_arg(),
+  lr = lr_arg(), lr_max = lr_arg(), base_lr = lr_arg()
+)
 
-train_verb <- function(learn, method, ..., .call = sys.call(sys.parent())) {
-  check_learner(learn, call = .call)
-  args <- compact(list(...))
-  # Python ints stay ints, learning rates floats: a whole lr such as 1 must not become an int array.
-  # quote = TRUE: `.call` is a call object, which do.call() would otherwise evaluate (re-running the verb)
-  do.call(bridge_call, c(list("fit", learn, method, write = r_writer, mode = progress_mode()), args,
-                         list(.call = .call)), quote = TRUE)
+# Run a training method with its output in the R console and its epochs in the learner's history;
+# the learner comes back invisibly, so verbs chain.
+train_verb <- function(method, args, call) {
+  learn <- args[[1L]]
+  fastai_call("fit", c(list(learn, method), args[-1L]), verb = TRUE, call = call)
   invisible(learn)
 }
 
@@ -82,25 +79,24 @@ train_verb <- function(learn, method, ..., .call = sys.call(sys.parent())) {
 #' @return The learner, invisibly.
 #' @export
 freeze <- function(learn) {
-  check_learner(learn)
-  with_py_errors(learn$freeze())
+  capture_args(list(learn = learner_arg()))
+  fastai_call(reticulate::py_get_attr(learn, "freeze"))
   invisible(learn)
 }
 
 #' @rdname freeze
 #' @export
 unfreeze <- function(learn) {
-  check_learner(learn)
-  with_py_errors(learn$unfreeze())
+  capture_args(list(learn = learner_arg()))
+  fastai_call(reticulate::py_get_attr(learn, "unfreeze"))
   invisible(learn)
 }
 
 #' @rdname freeze
 #' @export
 freeze_to <- function(learn, n) {
-  check_learner(learn)
-  n <- check_int(n, "n")
-  with_py_errors(learn$freeze_to(n))
+  capture_args(list(learn = learner_arg(), n = int_arg()))
+  fastai_call(reticulate::py_get_attr(learn, "freeze_to"), list(n))
   invisible(learn)
 }
 
@@ -118,8 +114,7 @@ freeze_to <- function(learn, n) {
 #' @return `get_history()`: a data frame of class `fastai_history`. The plots: ggplot objects.
 #' @export
 get_history <- function(learn) {
-  check_learner(learn)
-  h <- bridge_call("history", learn, .call = sys.call())
+  h <- fastai_call("history_df", list(check_learner(learn)))
   class(h) <- c("fastai_history", "data.frame")
   h
 }
@@ -149,7 +144,7 @@ plot.fastai_history <- function(x, ...) {
 plot_loss <- function(learn, skip_start = 5L) {
   check_learner(learn)
   skip_start <- check_count(skip_start, "skip_start", min = 0L)
-  l <- bridge_call("losses", learn, .call = sys.call())
+  l <- fastai_call("loss_curve", list(learn))
   train <- data.frame(iteration = as.integer(unlist(l$iteration)), loss = as.double(unlist(l$loss)))
   if (!nrow(train)) abort_input("no losses recorded: train the learner first (e.g. fit_one_cycle())")
   train <- train[train$iteration > skip_start, , drop = FALSE]
@@ -182,18 +177,13 @@ plot_loss <- function(learn, skip_start = 5L) {
 #' @export
 lr_find <- function(learn, start_lr = 1e-7, end_lr = 10, num_it = 100L, stop_div = TRUE, suggestions = TRUE,
                     suggest_funcs = "valley") {
-  check_learner(learn)
-  start_lr <- check_number(start_lr, "start_lr", min = 0)
-  end_lr <- check_number(end_lr, "end_lr", min = 0)
+  capture_args(list(learn = learner_arg(), start_lr = number_arg(min = 0), end_lr = number_arg(min = 0),
+                    num_it = count_arg(), stop_div = flag_arg(), suggestions = flag_arg()))
   if (start_lr >= end_lr) abort_input("start_lr must be smaller than end_lr")
-  num_it <- check_count(num_it, "num_it")
-  stop_div <- check_flag(stop_div, "stop_div")
-  funcs <- if (check_flag(suggestions, "suggestions")) as.list(as.character(suggest_funcs)) else list()
-  # start_lr and end_lr are floats for Python (a whole end_lr such as 10 would otherwise cross as an int,
-  # which fastai accepts too); num_it is an int.
-  res <- bridge_call("lr_find", learn, write = r_writer, mode = progress_mode(), suggest_funcs = funcs,
-                     start_lr = start_lr, end_lr = end_lr, num_it = num_it, stop_div = stop_div,
-                     .call = sys.call())
+  funcs <- if (suggestions) as.list(as.character(suggest_funcs)) else list()
+  # start_lr and end_lr cross as floats, num_it as an int (as_py_arg makes whole numbers ints)
+  res <- fastai_call("lr_find", list(learn, suggest_funcs = funcs, start_lr = as.double(start_lr),
+                                     end_lr = as.double(end_lr), num_it = num_it, stop_div = stop_div), verb = TRUE)
   sugg <- unlist(res$suggestions)
   out <- list(
     lrs = data.frame(lr = as.double(unlist(res$lr)), loss = as.double(unlist(res$loss))),

@@ -25,7 +25,7 @@
 
 # The Python modules, imported lazily (`delay_load`): assigned in .onLoad, resolved on first use.
 fastai_hf <- NULL
-bridge_py <- NULL
+verbs_py <- NULL
 
 # Session state: whether the Python side has been checked once.
 .state <- new.env(parent = emptyenv())
@@ -36,7 +36,7 @@ bridge_py <- NULL
     on_error = function(e) stop(python_missing_error(conditionMessage(e)))
   )
   fastai_hf <<- reticulate::import("fastai_hf", delay_load = hooks)
-  bridge_py <<- reticulate::import("fastai_hf.bridge", delay_load = hooks)
+  verbs_py <<- reticulate::import("fastai_hf.r.verbs", delay_load = hooks)
 }
 
 # Pick the interpreter before reticulate starts one; a no-op once Python runs or when the user
@@ -144,9 +144,4 @@ fastai_available <- function() {
 py_fastai <- function() {
   ensure_python()
   fastai_hf
-}
-
-py_bridge <- function() {
-  ensure_python()
-  bridge_py
 }

@@ -9,17 +9,20 @@ _os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # batches are tokeniz
 from fastai.text.all import *  # noqa: E402,F401,F403  (the fastai API users script against)
 
 from .hub import HF_TASKS_ALL, HF_TASKS_AUTO, AutoConfig, get_hf_objects, minilm_path  # noqa: E402
-from .data import HF_BeforeBatchTransform, HF_TextBlock, HF_TextDL, HF_TextInput  # noqa: E402
-from .checks import DataBlock, check_source  # noqa: E402  (fastai's DataBlock plus up-front checks)
+from .data import (DataBlock, HF_BeforeBatchTransform, HF_TextBlock, HF_TextDL, HF_TextInput,  # noqa: E402
+                   check_source)
 from .modeling import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter  # noqa: E402
 from .optim import FusedAdam  # noqa: E402  (fastai's Adam, one fused kernel per step)
-from .predict import hf_predict  # noqa: E402  (also patches Learner.predict for HF learners)
+from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_save_pretrained  # noqa: E402
 from .datasets import HF_load_dataset  # noqa: E402
 from .goemotions import goemotions_path, load_goemotions  # noqa: E402
 from .features import hf_hidden_states  # noqa: E402
-from .interpret import confidence_df, confusion_matrix_df, plot_confusion_matrix, top_losses_df  # noqa: E402
+from .history import HistoryCallback, history_df  # noqa: E402
+from .interpret import (confidence_df, confusion_matrix_df, interpretation, plot_confusion_matrix,  # noqa: E402
+                        top_losses_df)
+from .show import show_batch_df, show_results_df  # noqa: E402
 from .ulmfit import (awd_lstm_config, language_model_learner, lm_predict, numericalize_tokens,  # noqa: E402
                      proc_rules, spec_tokens, text_classifier_learner, text_tokens, text_vocab)
 

@@ -6,8 +6,8 @@ config whose `id2label`, `label2id` and `problem_type` match the learner's data.
 """
 from pathlib import Path
 
-from .data import hf_tokenizer_of
-from .modeling import sync_config, wrapper_of
+from .data.core import hf_tokenizer_of
+from .modeling.core import sync_config, wrapper_of
 
 __all__ = ["hf_save_pretrained"]
 

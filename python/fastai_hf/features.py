@@ -12,8 +12,8 @@ from fastai.learner import Learner
 from torch import nn
 
 from .checks import as_int, check_texts
-from .data import hf_tokenizer_of
-from .modeling import HF_BaseModelWrapper, wrapper_of
+from .data.core import hf_tokenizer_of
+from .modeling.core import HF_BaseModelWrapper, wrapper_of
 
 __all__ = ["hf_hidden_states"]
 

@@ -14,7 +14,7 @@ patches it to show the `top_losses_df` table for HF learners.
 import numpy as np
 import pandas as pd
 import torch
-from fastai.interpret import Interpretation
+from fastai.interpret import ClassificationInterpretation, Interpretation
 from fastai.text.core import BOS, EOS, PAD
 from fastai.text.data import Numericalize
 from fastai.text.learner import decode_spec_tokens
@@ -24,11 +24,11 @@ from fastcore.xtras import is_listy
 from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
 
-from .data import hf_tokenizer_of
 from .checks import as_int
-from .modeling import _problem_type
+from .data.core import hf_tokenizer_of, target_kind
+from .predict import activation
 
-__all__ = ["confidence_df", "top_losses_df", "confusion_matrix_df", "plot_confusion_matrix"]
+__all__ = ["interpretation", "confidence_df", "top_losses_df", "confusion_matrix_df", "plot_confusion_matrix"]
 
 
 def _dl_of(learn, dl):
@@ -44,7 +44,7 @@ def _dl_of(learn, dl):
 
 
 def _label_vocab(learn, dl):
-    if _problem_type(learn) == "multi_label_classification":
+    if target_kind(learn.dls) == "multi_label":
         raise ValueError("these helpers are for single-label classifiers (CategoryBlock); for multi-label "
                          "learners use multilabel_metrics() and find_thresholds()")
     vocab = getattr(dl, "vocab", None)
@@ -84,21 +84,13 @@ def _categorical(values, vocab):
 
 def _preds(learn, dl):
     "(probabilities, target ids, losses) over `dl`, in item order."
-    # Losses with an `activation` (CrossEntropyLossFlat) give probabilities already; a plain loss gives logits.
-    act = None if hasattr(learn.loss_func, "activation") else (lambda x: torch.softmax(x, dim=-1))
     with learn.no_bar():
-        probs, targs, losses = learn.get_preds(dl=dl, with_loss=True, act=act)
+        probs, targs, losses = learn.get_preds(dl=dl, with_loss=True, act=activation(learn))
     return probs.float().numpy(), targs.long().numpy().reshape(-1), losses.float().numpy().reshape(-1)
 
 
-def confidence_df(learn, dl=None):
-    """Every row of `dl` (default: the validation set) with the model's verdict: a DataFrame with
-    `text`, `label`, `predicted`, `probability` (of the predicted label), `label_probability` (of the
-    true label), `loss` and `correct`, in item order (indexed like a DataFrame source).
-
-    Sort by `probability` for the most / least confident predictions, by `loss` for the worst
-    mistakes. A test set with labels works too: `dl=learn.dls.test_dl(df, with_labels=True)`.
-    """
+def _confidence(learn, dl=None):
+    "The `confidence_df` table of a learner over `dl` (default: validation), from one pass."
     dl = _dl_of(learn, dl)
     vocab = _label_vocab(learn, dl)
     probs, targs, losses = _preds(learn, dl)
@@ -115,22 +107,50 @@ def confidence_df(learn, dl=None):
     }, index=_index(dl))
 
 
-def top_losses_df(learn, k=10, dl=None, largest=True):
+def confidence_df(x, dl=None):
+    """Every row of `dl` (default: the validation set) with the model's verdict, for a learner or an
+    `interpretation()`: a DataFrame with `text`, `label`, `predicted`, `probability` (of the predicted
+    label), `label_probability` (of the true label), `loss` and `correct`, in item order (indexed like
+    a DataFrame source). An interpretation gives the table it was built from, without a new pass.
+
+    Sort by `probability` for the most / least confident predictions, by `loss` for the worst
+    mistakes. A test set with labels works too: `dl=learn.dls.test_dl(df, with_labels=True)`.
+    """
+    if isinstance(x, Interpretation):
+        if dl is not None: return _confidence(x.learn, dl)
+        if getattr(x, "confidence_table", None) is None: x.confidence_table = _confidence(x.learn, x.dl)
+        return x.confidence_table
+    return _confidence(x, dl)
+
+
+def interpretation(learn, dl=None, ds_idx=1):
+    """fastai's `ClassificationInterpretation` of `dl` (default: dataset `ds_idx`, 1 = validation) from
+    one pass over the data: the `confidence_df` table is computed once and kept on the object
+    (`confidence_table`), and its losses are the interpretation's, which `from_learner` would compute
+    in a pass of its own. Pass it wherever a learner goes in this module."""
+    dl = learn.dls[as_int("ds_idx", ds_idx, 0)] if dl is None else dl
+    conf = _confidence(learn, dl)
+    interp = ClassificationInterpretation(learn, _dl_of(learn, dl), torch.tensor(conf["loss"].to_numpy(dtype="float32")))
+    interp.confidence_table = conf
+    return interp
+
+
+def top_losses_df(x, k=10, dl=None, largest=True):
     """The `k` rows of `dl` (default: validation) with the largest losses (`largest=False`: smallest),
     as a DataFrame: `text`, `label`, `predicted`, `loss`, `probability` (of the predicted label) and
     `label_probability`. `k=None` gives all rows, sorted."""
     k = None if k is None else as_int("k (the number of rows; None for all)", k, 1)
-    df = confidence_df(learn, dl)
+    df = confidence_df(x, dl)
     df = df.sort_values("loss", ascending=not largest, kind="stable")
     cols = ["text", "label", "predicted", "loss", "probability", "label_probability"]
     return df[cols].head(len(df) if k is None else k)
 
 
-def _matrix(learn, dl):
-    dl = _dl_of(learn, dl)
-    vocab = _label_vocab(learn, dl)
-    probs, targs, _ = _preds(learn, dl)
-    cm = _sk_confusion_matrix(targs, probs.argmax(1), labels=np.arange(len(vocab)))
+def _matrix(x, dl):
+    "Counts of (actual, predicted) label ids, and the labels, from the `confidence_df` table."
+    conf = confidence_df(x, dl)
+    vocab = [str(v) for v in conf["label"].cat.categories]
+    cm = _sk_confusion_matrix(conf["label"].cat.codes, conf["predicted"].cat.codes, labels=np.arange(len(vocab)))
     return cm, vocab
 
 
@@ -140,7 +160,7 @@ def _normalized(cm):
     return np.divide(cm, totals, out=np.zeros(cm.shape, dtype=float), where=totals > 0)
 
 
-def confusion_matrix_df(learn, dl=None, normalize=False, wide=False):
+def confusion_matrix_df(x, dl=None, normalize=False, wide=False):
     """The confusion matrix over `dl` (default: validation) as a DataFrame.
 
     Long form (default), one row per (actual, predicted) pair, ready for ggplot2's `geom_tile`:
@@ -148,7 +168,7 @@ def confusion_matrix_df(learn, dl=None, normalize=False, wide=False):
     actual class). `wide=True`: a label-by-label table (rows actual, columns predicted) of counts, or
     of proportions with `normalize=True`; the row sums of a normalized table are 1.
     """
-    cm, vocab = _matrix(learn, dl)
+    cm, vocab = _matrix(x, dl)
     if wide:
         values = _normalized(cm) if normalize else cm
         return pd.DataFrame(values, index=pd.Index(vocab, name="actual"), columns=pd.Index(vocab, name="predicted"))
@@ -161,13 +181,13 @@ def confusion_matrix_df(learn, dl=None, normalize=False, wide=False):
     })
 
 
-def plot_confusion_matrix(learn, dl=None, normalize=True, title=None, cmap="Blues", figsize=None):
+def plot_confusion_matrix(x, dl=None, normalize=True, title=None, cmap="Blues", figsize=None):
     """Plot the confusion matrix over `dl` (default: validation) with scikit-learn's
     `ConfusionMatrixDisplay`, as the book does; rows are actual labels, columns predicted ones,
     normalized per actual label by default. Returns the matplotlib Figure (save it with
     `fig.savefig(path)`)."""
     import matplotlib.pyplot as plt
-    cm, vocab = _matrix(learn, dl)
+    cm, vocab = _matrix(x, dl)
     values = _normalized(cm) if normalize else cm
     n = len(vocab)
     fig, ax = plt.subplots(figsize=figsize or (max(4.0, 0.6 * n + 2), max(4.0, 0.6 * n + 2)))

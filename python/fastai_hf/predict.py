@@ -1,82 +1,108 @@
-"""Prediction for learners on raw texts: one text (`learn.predict`) and many (`hf_predict`).
+"""Prediction for text classifiers on raw texts: one path for HF learners and fastai's ULMFiT classifiers.
 
-fastai 2.8's own `Learner.predict` cannot decode dict inputs; for learners whose data is an
-`HF_TextBlock`, predictions go through `test_dl` + `get_preds` instead (other learners keep
-fastai's predict). Probabilities use the loss function's activation: sigmoid for multi-label,
-softmax for single-label; multi-label labels are those at or above `learn.loss_func.thresh`
-(a number, or one threshold per label).
+`predict_texts(learn, texts)` scores many texts at once and returns a DataFrame; `learn.predict(text)`
+(fastai's, which cannot decode the dict inputs of HF learners) goes through it for HF learners.
+Probabilities use `activation(learn)`: the loss function's own activation where it has one, else
+sigmoid for multi-label and softmax for single-label targets. Multi-label labels are those at or above
+the thresholds (`label_thresholds`: an argument, else `learn.loss_func.thresh`).
 """
 import numpy as np
 import pandas as pd
 import torch
-from fastai.data.transforms import Category, ColReader, MultiCategory
+from fastai.data.transforms import Category, MultiCategory
 from fastai.learner import Learner
 from fastcore.basics import patch
+from fastcore.xtras import is_listy
 
-from .checks import check_texts
-from .data import hf_tokenizer_of
-from .modeling import _problem_type
+from .checks import advice, as_int, check_texts, show
+from .data.core import hf_tokenizer_of, target_kind, text_columns
 
-__all__ = ["hf_predict", "texts_of", "label_thresholds"]
+__all__ = ["predict_texts", "hf_predict", "texts_of", "label_vocab", "label_thresholds", "activation",
+           "probabilities"]
+
+
+def label_vocab(learn):
+    """The labels of a text classifier (or its DataLoaders) as strings: `dls.vocab` for HF data, its last
+    element for fastai's text data (whose vocab is (tokens, labels)); None for a language model."""
+    dls = getattr(learn, "dls", learn)
+    if target_kind(dls) is None: return None
+    vocab = dls.vocab
+    if len(vocab) and is_listy(vocab[0]): vocab = vocab[-1]
+    return [str(v) for v in vocab]
+
+
+def activation(learn):
+    """The function from model outputs to probabilities that `get_preds(act=...)` should use: None when
+    the loss function has its own `activation` (fastai's flat losses; get_preds uses it), else sigmoid
+    for multi-label and softmax for single-label targets."""
+    if hasattr(learn.loss_func, "activation"): return None
+    if target_kind(learn.dls) == "multi_label": return torch.sigmoid
+    return lambda x: torch.softmax(x, dim=-1)
+
+
+def label_thresholds(learn, thresh=None):
+    """Per-label thresholds as a numpy vector: `thresh` if given, else `learn.loss_func.thresh`
+    (default 0.5); one number applies to every label. Each must lie in [0, 1]."""
+    n = len(label_vocab(learn) or [])
+    t = getattr(learn.loss_func, "thresh", 0.5) if thresh is None else thresh
+    t = np.asarray(t.detach().cpu() if torch.is_tensor(t) else t, dtype=float).reshape(-1)
+    if t.size == 1: t = np.repeat(t, n)
+    if t.size != n:
+        raise ValueError(f"got {t.size} thresholds for {n} labels; give one number or one per label")
+    bad = ~np.isfinite(t) | (t < 0) | (t > 1)
+    if bad.any():
+        raise ValueError(f"thresholds are probabilities and must lie between 0 and 1; got {show(t[bad].tolist())}")
+    return t
 
 
 def texts_of(learn, texts):
     """`texts` as a list of non-empty strings: a string, a list/array/Series of strings, or a
     DataFrame holding the column the learner was trained on."""
     if isinstance(texts, pd.DataFrame):
-        cols = [c for t in learn.dls.train_ds.tls[0].tfms.fs if isinstance(t, ColReader) for c in t.cols]
+        cols = text_columns(learn.dls)
         col = next((c for c in cols if c in texts.columns), None)
         if col is None:
-            raise ValueError(f"the DataFrame has no text column {cols or ''}; its columns are {list(texts.columns)}. "
-                             "Pass the column of texts itself, e.g. df['text']")
+            raise ValueError(f"the data frame has no text column {show(cols)}; its columns are "
+                             f"{show(list(texts.columns))}. Pass the column of texts itself, "
+                             + advice("e.g. df['text']", "e.g. df$text"))
         texts = texts[col]
     return check_texts(texts)
 
 
-def _is_multilabel(learn): return _problem_type(learn) == "multi_label_classification"
+def _require_classifier(learn):
+    if not isinstance(learn, Learner):
+        raise TypeError(f"learn must be a fastai Learner, not {type(learn).__name__}")
+    if label_vocab(learn) is None:
+        raise TypeError("this learner has no labels to predict (a language model or a regression); "
+                        "use learn.get_preds, or lm_predict for a language model")
 
 
-def label_thresholds(learn, thresh=None):
-    "Per-label thresholds as a numpy vector: `thresh` if given, else `learn.loss_func.thresh` (default 0.5)."
-    vocab = list(learn.dls.vocab)
-    t = getattr(learn.loss_func, "thresh", 0.5) if thresh is None else thresh
-    t = np.asarray(t.detach().cpu() if torch.is_tensor(t) else t, dtype=float).reshape(-1)
-    if t.size == 1: t = np.repeat(t, len(vocab))
-    if t.size != len(vocab):
-        raise ValueError(f"got {t.size} thresholds for {len(vocab)} labels; give one number or one per label")
-    return t
-
-
-def _probabilities(learn, texts, bs=None):
-    "Class probabilities of each text, shape (n_texts, n_labels), in the order of `texts`."
-    dl = learn.dls.test_dl(texts, bs=bs or learn.dls.valid.bs)
-    has_act = hasattr(learn.loss_func, "activation")
-    act = None if has_act else (torch.sigmoid if _is_multilabel(learn) else lambda x: torch.softmax(x, dim=-1))
+def probabilities(learn, texts, bs=None):
+    "Class probabilities of each text as a float32 array (n_texts, n_labels), in the order of `texts`."
+    _require_classifier(learn)
+    bs = learn.dls.valid.bs if bs is None else as_int("bs", bs, 1)
+    dl = learn.dls.test_dl(texts_of(learn, texts), bs=bs)
     with learn.no_bar():
-        probs, _ = learn.get_preds(dl=dl, act=act)
-    return probs.float()
+        probs, _ = learn.get_preds(dl=dl, act=activation(learn))  # reorder=True: input order despite sorting
+    return probs.float().numpy()
 
 
-def hf_predict(learn, texts, thresh=None, bs=None):
-    """Predict many texts at once: a DataFrame with one probability column per label (named by the
-    vocab) and `predicted`: the label (single-label) or the list of labels at or above the
-    threshold (multi-label), one row per text in the order given."""
-    texts = texts_of(learn, texts)
-    _require_hf(learn)
-    probs = _probabilities(learn, texts, bs).numpy()
-    vocab = [str(v) for v in learn.dls.vocab]
-    df = pd.DataFrame(probs, columns=vocab)
-    if _is_multilabel(learn):
+def predict_texts(learn, texts, thresh=None, bs=None):
+    """Predict many texts at once with any text classifier (HF or ULMFiT): a DataFrame with one
+    probability column per label (named by the vocab) and `predicted`: the label (single-label) or
+    the list of labels at or above the threshold (multi-label), one row per text in the order given."""
+    probs = probabilities(learn, texts, bs)
+    labels = label_vocab(learn)
+    df = pd.DataFrame(probs, columns=labels)
+    if target_kind(learn.dls) == "multi_label":
         hits = probs >= label_thresholds(learn, thresh)
-        df["predicted"] = [[v for v, h in zip(vocab, row) if h] for row in hits]
+        df["predicted"] = [[v for v, h in zip(labels, row) if h] for row in hits]
     else:
-        df["predicted"] = [vocab[i] for i in probs.argmax(axis=1)]
+        df["predicted"] = [labels[i] for i in probs.argmax(axis=1)]
     return df
 
 
-def _require_hf(learn):
-    if hf_tokenizer_of(learn.dls) is None:
-        raise TypeError("this learner's data is not an HF_TextBlock; use learn.predict / get_preds instead")
+hf_predict = predict_texts  # blurr-era name; it serves every text classifier
 
 
 _fastai_predict = Learner.predict
@@ -86,11 +112,12 @@ _fastai_predict = Learner.predict
 def predict(self: Learner, item, rm_type_tfms=None, with_input=False):
     """fastai's predict, fixed for HF_TextBlock learners: returns `(decoded, prediction, probabilities)`:
     the label (or list of labels), the class index (or boolean vector) and the probability tensor."""
-    if hf_tokenizer_of(self.dls) is None: return _fastai_predict(self, item, rm_type_tfms, with_input)
+    if hf_tokenizer_of(self.dls) is None or label_vocab(self) is None:
+        return _fastai_predict(self, item, rm_type_tfms, with_input)
     text = texts_of(self, [item])
-    probs = _probabilities(self, text)[0]
+    probs = torch.as_tensor(probabilities(self, text)[0])
     vocab = self.dls.vocab
-    if _is_multilabel(self):
+    if target_kind(self.dls) == "multi_label":
         hits = torch.as_tensor(probs.numpy() >= label_thresholds(self))
         res = MultiCategory([vocab[i] for i in torch.where(hits)[0].tolist()]), hits, probs
     else:
@@ -101,5 +128,5 @@ def predict(self: Learner, item, rm_type_tfms=None, with_input=False):
 
 @patch
 def hf_predict(self: Learner, texts, thresh=None, bs=None):
-    "See `fastai_hf.hf_predict`."
-    return hf_predict(self, texts, thresh=thresh, bs=bs)
+    "See `fastai_hf.predict_texts`."
+    return predict_texts(self, texts, thresh=thresh, bs=bs)

@@ -1,4 +1,5 @@
-"""ULMFiT (fastbook ch. 10) offline: fastai's AWD-LSTM learners, LM text generation, tokenization helpers.
+"""ULMFiT (fastbook ch. 10) offline: fastai's AWD-LSTM learners, LM text generation, tokenization helpers,
+and fastai's text batches as tables.
 
 fastai 2.8's `language_model_learner` / `text_classifier_learner` work as they are with
 `pretrained=False`. The wrappers here keep their names and arguments and add what offline use needs:
@@ -9,28 +10,39 @@ fastai 2.8's `language_model_learner` / `text_classifier_learner` work as they a
   appends the extension itself, so a full file name such as 'wt103.pth' fails there; here it works.
   `text_classifier_learner` accepts `pretrained_fnames` too (fastai's has no such argument).
 
-The helpers return plain Python values (str, lists of str/int), which reticulate turns into R vectors.
+The helpers return plain Python values (str, lists of str/int, DataFrames of them). fastai 2.8.12's
+`show_results` crashes on text classifiers (`TypeError: 'Function' object is not subscriptable`: it
+indexes a plum dispatcher as fastcore's used to allow); importing this module registers a fixed method.
 """
+import contextlib
 import importlib.util
+import io
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from fastai.text import core as _core
 from fastai.text import learner as _learner
-from fastai.text.core import SubwordTokenizer, WordTokenizer, defaults, tokenize_texts
-from fastai.text.data import Numericalize
+from fastai.data.core import show_results
+from fastai.text.core import SubwordTokenizer, Tokenizer, WordTokenizer, defaults, tokenize_texts
+from fastai.text.core import tokenize_df as _tokenize_df
+from fastai.text.data import LMDataLoader, Numericalize, TensorText
 from fastai.text.models.awdlstm import AWD_LSTM, awd_lstm_clas_config, awd_lstm_lm_config
+from fastai.torch_core import display_df, get_empty_df
 from fastcore.foundation import L
+from fastcore.xtras import is_listy
 
-from .checks import as_int, check_texts
+from .checks import as_int, check_texts, show
 
 __all__ = ["language_model_learner", "text_classifier_learner", "lm_predict", "awd_lstm_config",
-           "spec_tokens", "proc_rules", "text_tokens", "text_vocab", "numericalize_tokens"]
+           "spec_tokens", "proc_rules", "text_tokens", "text_vocab", "numericalize_tokens", "tokenize_df_counts",
+           "setup_subword", "lm_dataloader", "text_batch_df", "text_results_df", "text_rules"]
 
 _INT_KEYS = ("emb_sz", "n_hid", "n_layers", "pad_token")
 
@@ -162,7 +174,7 @@ def proc_rules():
     return [f.__name__ for f in defaults.text_proc_rules]
 
 
-def _rules(rules):
+def text_rules(rules):
     "Rule names (as `proc_rules()` gives) or functions, as functions; None means fastai's defaults."
     if rules is None: return None
     if isinstance(rules, str): rules = [rules]
@@ -176,29 +188,92 @@ def _rules(rules):
     return out
 
 
+def _tokenizer_and_rules(tok, rules):
+    "A fastai `Tokenizer` brings its own rules; a base tokenizer takes `rules` (None: fastai's defaults)."
+    if isinstance(tok, Tokenizer): return tok.tok, tok.rules
+    if not callable(tok):
+        raise TypeError(f"tok must be 'word', 'subword' or a fastai tokenizer (Tokenizer(), WordTokenizer(), "
+                        f"SubwordTokenizer()), not {show(tok) if isinstance(tok, str) else type(tok).__name__}")
+    return tok, text_rules(rules)
+
+
 def text_tokens(texts, tok="word", rules=None, vocab_sz=None, lang="en"):
     """Tokenize `texts` the way fastai's `TextBlock` does: a list (one per text) of lists of token strings.
 
     - `tok="word"`: fastai's `WordTokenizer` (spaCy's rule-based `spacy.blank(lang)`: no model download).
     - `tok="subword"`: fastai's `SubwordTokenizer` (SentencePiece), trained on `texts` with a vocab of
       `vocab_sz` pieces (default: fastai's guess from the text); needs the `sentencepiece` package.
-    - any fastai tokenizer object (e.g. `BaseTokenizer()`, splitting on spaces).
+    - any fastai tokenizer object: a `Tokenizer` (with its own rules), a `WordTokenizer()`, a set-up
+      `SubwordTokenizer()`, `BaseTokenizer()` (splitting on spaces).
     `rules`: the pre-tokenization rules, names from `proc_rules()` or functions (default: fastai's;
     `[]` for none). They add the special tokens: xxbos at the start, xxmaj before capitalised words, ...
     """
     texts = check_texts(texts)
-    rules = _rules(rules)
     with tempfile.TemporaryDirectory(prefix="fastai-spm-") as tmp:  # SentencePiece writes its model files here
-        if tok == "word": tokenizer = WordTokenizer(lang=lang)
-        elif tok == "subword":
+        if isinstance(tok, str) and tok == "word": tok = WordTokenizer(lang=lang)
+        elif isinstance(tok, str) and tok == "subword":
             if importlib.util.find_spec("sentencepiece") is None:
                 raise ImportError("tok='subword' needs the sentencepiece package: pip install sentencepiece")
-            tokenizer = SubwordTokenizer(lang=lang, cache_dir=tmp,
-                                         vocab_sz=None if vocab_sz is None else as_int("vocab_sz", vocab_sz, 1))
-        elif isinstance(tok, str): raise ValueError(f"tok must be 'word', 'subword' or a fastai tokenizer, not {tok!r}")
-        else: tokenizer = tok
-        toks = tokenize_texts(texts, n_workers=0, rules=rules, tok=tokenizer)  # n_workers=0: no process pool
+            tok = SubwordTokenizer(lang=lang, cache_dir=tmp, vocab_sz=None if vocab_sz is None else as_int("vocab_sz", vocab_sz, 1))
+        base, rules = _tokenizer_and_rules(tok, rules)
+        with quiet():  # SentencePiece trains on its first batch and logs to stderr
+            toks = tokenize_texts(texts, n_workers=0, rules=rules, tok=base)  # n_workers=0: no process pool
     return [[str(t) for t in ts] for ts in toks]
+
+
+def tokenize_df_counts(df, text_cols, n_workers=0, rules=None, mark_fields=None, tok=None, tok_text_col="text"):
+    """fastai's `tokenize_df` with plain values: `(df, counts)`, the table with the texts replaced by
+    token lists (lists of str) in `tok_text_col` and their counts in `<tok_text_col>_length`, and a
+    DataFrame of `token`, `n` by decreasing count."""
+    if not isinstance(df, pd.DataFrame): raise TypeError(f"df must be a data frame, not {type(df).__name__}")
+    text_cols = [text_cols] if isinstance(text_cols, (str, int)) else list(text_cols)
+    missing = [c for c in text_cols if isinstance(c, str) and c not in df.columns]
+    if missing: raise ValueError(f"columns {show(missing)} are not in the data; its columns are {show(list(df.columns))}")
+    res, counter = _tokenize_df(df, text_cols, n_workers=as_int("n_workers", n_workers, 0), rules=text_rules(rules),
+                                mark_fields=mark_fields, tok=tok, tok_text_col=tok_text_col)
+    res = res.reset_index(drop=True)
+    res[tok_text_col] = pd.Series([[str(t) for t in ts] for ts in res[tok_text_col]], dtype="object")
+    counts = counter.most_common()
+    return res, pd.DataFrame({"token": [str(t) for t, _ in counts], "n": [int(n) for _, n in counts]})
+
+
+def setup_subword(tok, texts, rules=None):
+    """Train a `SubwordTokenizer`'s SentencePiece model on `texts` (after the pre-tokenization rules,
+    as fastai's `TextBlock` does) and return the tokenizer. Without it, the first call trains on its batch."""
+    texts = check_texts(texts)
+    rules = text_rules(rules)
+    with quiet():
+        tok.setup(texts, rules=defaults.text_proc_rules if rules is None else rules)
+    return tok
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence fastai's progress bar (Python's stdout) and SentencePiece's training log, which its C++
+    code writes to file descriptor 2 (R's console, past knitr). Exceptions still propagate."""
+    sys.stdout.flush(), sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(io.StringIO()):
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def lm_dataloader(dataset, **kwargs):
+    """fastai's `LMDataLoader` over `dataset`: token-id sequences (lists of ints, e.g. `numericalize_tokens()`
+    output; a single int is a one-token sequence) become LongTensors; a fastai dataset passes as it is."""
+    if isinstance(dataset, (list, tuple)):
+        seqs = [[s] if isinstance(s, int) else s for s in dataset]
+        if not seqs or any(not is_listy(s) or not len(s) for s in seqs):
+            raise ValueError("dataset must be a non-empty list of non-empty token-id vectors "
+                             "(e.g. numericalize_tokens() output)")
+        dataset = [torch.as_tensor([as_int("a token id", t, 0) for t in s], dtype=torch.long) for s in seqs]
+    for k in ("bs", "seq_len", "num_workers"):
+        if kwargs.get(k) is not None: kwargs[k] = as_int(k, kwargs[k], 0 if k != "bs" else 1)
+    return LMDataLoader(dataset, **kwargs)
 
 
 def _token_lists(tokens):
@@ -223,3 +298,61 @@ def numericalize_tokens(tokens, vocab):
         raise ValueError("vocab must be a non-empty list of tokens, as text_vocab() returns")
     num = Numericalize(vocab=[str(v) for v in vocab])
     return [num(t).tolist() for t in _token_lists(tokens)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# fastai's text batches as tables
+# ---------------------------------------------------------------------------------------------------
+def _cell(o, trunc_at=None):
+    "A decoded item as a table cell: a string (truncated), or a list of labels for multi-label targets."
+    if is_listy(o) and not isinstance(o, str): return [str(v) for v in o]
+    text = str(o)
+    return text[:trunc_at] if trunc_at else text
+
+
+def _decoded_table(its, n_inp, names, trunc_at=None, outs=None):
+    "Decoded samples (tuples of inputs and targets) and predictions as a DataFrame with fastai's column names."
+    rows = [list(it) for it in its]
+    if outs is not None: rows = [r + list(out) for r, out in zip(rows, outs)]
+    width = len(rows[0]) if rows else len(names)
+    cols = (names + [f"{names[-1]}_{i}" for i in range(width - len(names))])[:width]
+    return pd.DataFrame({c: [_cell(r[j], trunc_at if j < n_inp else None) for r in rows] for j, c in enumerate(cols)})
+
+
+def _text_names(dl, with_preds=False):
+    "fastai's names: text and text_ (the shifted text) for a language model, text and category(_) for a classifier."
+    lm = isinstance(dl, LMDataLoader)
+    names = ["text", "text_"] if lm else ["text", "category"]
+    return names + (["text_pred" if lm else "category_"] if with_preds else [])
+
+
+def text_batch_df(dl, max_n=9, trunc_at=150):
+    """A batch of fastai text data (TextBlock: tokens with fastai's special tokens) as the table fastai's
+    `show_batch` displays: `text` and `category` (a classifier) or `text` and `text_` (a language model,
+    the same text one token later). Texts are cut at `trunc_at` characters."""
+    _, _, its = dl._pre_show_batch(dl.one_batch(), max_n=as_int("max_n", max_n, 1))
+    return _decoded_table(its, dl.n_inp, _text_names(dl), trunc_at)
+
+
+def text_results_df(learn, ds_idx=1, max_n=9, shuffle=True, trunc_at=150):
+    """A batch of fastai text data with the decoded predictions (`category_`; for a language model
+    `text_pred`, the predicted next tokens), as the table fastai's `show_results` displays."""
+    dl = learn.dls[as_int("ds_idx", ds_idx, 0)].new(shuffle=shuffle)
+    b = dl.one_batch()
+    with learn.no_bar():
+        _, _, decoded = learn.get_preds(dl=[b], with_decoded=True)
+    _, _, its, outs = dl.show_results(b, decoded, max_n=as_int("max_n", max_n, 1), show=False)
+    return _decoded_table(its, dl.n_inp, _text_names(dl, True), trunc_at, outs)
+
+
+_show_results_generic = show_results._resolve_method_with_cache((Any, Any, Any, Any))[0]
+
+
+@show_results.dispatch
+def show_results(x: TensorText, y, samples, outs, ctxs=None, max_n=10, trunc_at=150, **kwargs):
+    "fastai's method for text classifiers, calling the generic one as fastai 2.8.12 meant to (see the module doc)."
+    if ctxs is None: ctxs = get_empty_df(min(len(samples), max_n))
+    samples = L((s[0].truncate(trunc_at), *s[1:]) for s in samples)
+    ctxs = _show_results_generic(x, y, samples, outs, ctxs=ctxs, max_n=max_n, **kwargs)
+    display_df(pd.DataFrame(ctxs))
+    return ctxs

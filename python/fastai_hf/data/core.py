@@ -1,44 +1,71 @@
-"""Data: `HF_TextBlock`, the per-batch tokenizer and a loader that batches texts of similar length.
+"""Data for every task family: raw texts tokenized per batch, length-grouped loaders, checked sources.
 
-Items stay raw strings until a batch is drawn. `HF_BeforeBatchTransform` tokenizes the whole batch
-at once in `before_batch`, padding to the batch's longest text (dynamic padding). `HF_TextDL` sorts
-by character length, a free proxy for token length, so texts are never tokenized twice; for
-training it then tokenizes a pool of a few batches' texts in one call and regroups them by their
-exact token counts before padding (less padding than character sorting alone, same tokenizer work).
+Items stay raw strings (or word lists, question/context pairs, ...) until a batch is drawn.
+`HF_BeforeBatchTransform` tokenizes the whole batch at once in `before_batch`, padding to the batch's
+longest text (dynamic padding). `HF_TextDL` sorts by character length, a free proxy for token length,
+so texts are never tokenized twice; for training it then tokenizes a pool of a few batches' texts in
+one call and regroups them by their exact token counts before padding (less padding than character
+sorting alone, same tokenizer work). Task families (classification.py, tokens.py, ...) add their
+blocks and transforms beside this module and reuse these pieces.
+
+`DataBlock` is fastai's, plus an up-front check of a DataFrame source: every type transform that has
+a `check_source(df, cols)` method (`HF_TextInput` here, the task families' inputs) checks its columns,
+and fastai's label transforms are checked for missing labels and labels outside the vocab.
 """
 import math
 
 import numpy as np
-
 import pandas as pd
-from fastai.data.block import TransformBlock
+from fastai.data.block import DataBlock as _FastaiDataBlock
 from fastai.data.core import DataLoaders
-from fastai.data.transforms import Category, ColReader, MultiCategory
+from fastai.data.transforms import (Categorize, Category, ColReader, EncodedMultiCategorize, MultiCategorize,
+                                    MultiCategory)
+from fastai.text.core import Tokenizer
 from fastai.text.data import SortedDL
 from fastai.torch_core import display_df
 from fastcore.basics import chunked
 from fasttransform import DisplayedTransform, Transform
 
-__all__ = ["HF_TextBlock", "HF_BeforeBatchTransform", "HF_TextDL", "HF_TextInput", "hf_tokenizer_of"]
+from ..checks import (advice, as_int, check_categories, check_not_empty, check_one_hot, check_text_column,
+                      column_names, show)
+
+__all__ = ["DataBlock", "check_source", "HF_TextInput", "HF_BeforeBatchTransform", "HF_TextDL", "hf_tokenizer_of",
+           "is_tokenizer", "target_kind", "text_columns"]
+
+
+def is_tokenizer(o):
+    "A Hugging Face tokenizer (what blurr's positional `(hf_arch, hf_config, hf_tokenizer, hf_model)` puts third)."
+    return callable(o) and hasattr(o, "pad") and hasattr(o, "convert_ids_to_tokens")
 
 
 class HF_TextInput(Transform):
     "Type transform of an `HF_TextBlock` item: checks that it is a non-empty string."
     def encodes(self, o):
         if isinstance(o, str) and o.strip(): return o
-        what = "missing (NA)" if o is None or (isinstance(o, float) and math.isnan(o)) else repr(o)
-        raise ValueError(f"a text is {what}; every text must be a non-empty string. Drop or fill those rows "
-                         "before building the DataLoaders (e.g. df[df['text'].str.strip() != ''].dropna())")
+        what = "missing (NA)" if o is None or (isinstance(o, float) and math.isnan(o)) else show(o)
+        raise ValueError(f"a text is {what}; every text must be a non-empty string. Drop or fill those rows before "
+                         "building the DataLoaders, " + advice("e.g. df[df['text'].str.strip() != ''].dropna()",
+                                                             "e.g. df[!is.na(df$text) & nzchar(trimws(df$text)), ]"))
+
+    def check_source(self, df, cols): check_text_column(df, cols[0])
 
 
 class HF_BeforeBatchTransform(DisplayedTransform):
-    "Tokenizes a list of samples `(text, *targets)` in one call, padded to the longest text of the batch."
-    def __init__(self, hf_arch=None, hf_tokenizer=None, max_length=None, padding=True, truncation=True,
-                 tok_kwargs=None):
-        if hf_tokenizer is None or not callable(hf_tokenizer):
+    """Tokenizes a list of samples `(text, *targets)` in one call, padded to the longest text of the batch.
+
+    Takes blurr's arguments, positionally too: `(hf_arch, hf_config, hf_tokenizer, hf_model, max_length,
+    padding, truncation, is_split_into_words, tok_kwargs)`; the older `(hf_arch, hf_tokenizer, ...)` form works as well.
+    """
+    def __init__(self, hf_arch=None, hf_config=None, hf_tokenizer=None, hf_model=None, max_length=None, padding=True,
+                 truncation=True, is_split_into_words=False, tok_kwargs=None, **kwargs):
+        if hf_tokenizer is None and is_tokenizer(hf_config): hf_config, hf_tokenizer = None, hf_config
+        if not is_tokenizer(hf_tokenizer):
             raise TypeError("hf_tokenizer must be a Hugging Face tokenizer, e.g. the third value of get_hf_objects()")
-        self.hf_arch, self.hf_tokenizer, self.max_length = hf_arch, hf_tokenizer, max_length
-        self.padding, self.truncation, self.tok_kwargs = padding, truncation, dict(tok_kwargs or {})
+        self.hf_arch, self.hf_config, self.hf_tokenizer, self.hf_model = hf_arch, hf_config, hf_tokenizer, hf_model
+        self.max_length = None if max_length is None else as_int("max_length", max_length, 1)
+        self.padding, self.truncation, self.is_split_into_words = padding, truncation, is_split_into_words
+        self.tok_kwargs = {**dict(tok_kwargs or {}), **kwargs}
+        if is_split_into_words: self.tok_kwargs["is_split_into_words"] = True
 
     def tokenize(self, texts):
         "The batch as a dict of tensors (input_ids, attention_mask, ...), one row per text."
@@ -77,7 +104,60 @@ class HF_BeforeBatchTransform(DisplayedTransform):
 def hf_tokenizer_of(dl_or_dls):
     "The `HF_BeforeBatchTransform` of a DataLoader (or DataLoaders), or None for non-HF data."
     dl = dl_or_dls.train if isinstance(dl_or_dls, DataLoaders) else dl_or_dls
-    return next((t for t in getattr(getattr(dl, "before_batch", None), "fs", []) if isinstance(t, HF_BeforeBatchTransform)), None)
+    return next((t for t in getattr(getattr(dl, "before_batch", None), "fs", [])
+                 if isinstance(t, HF_BeforeBatchTransform)), None)
+
+
+def _label_tfms(dls):
+    ds = getattr(dls, "train_ds", None)
+    tls = getattr(ds, "tls", None)
+    if not tls or len(tls) <= ds.n_inp: return []
+    return list(tls[-1].tfms.fs)
+
+
+def target_kind(dls):
+    """What the targets of DataLoaders are: "multi_label" (MultiCategoryBlock, one-hot), "single_label"
+    (CategoryBlock), or None (no label block: a language model, regression, ...)."""
+    tfms = _label_tfms(dls)
+    if any(isinstance(t, (MultiCategorize, EncodedMultiCategorize)) for t in tfms): return "multi_label"
+    if any(isinstance(t, Categorize) for t in tfms): return "single_label"
+    return None
+
+
+def text_columns(dls):
+    """The raw text columns the inputs of DataLoaders are read from: the `Tokenizer`'s `text_cols` for
+    fastai's `TextBlock.from_df` data, else the input ColReader's columns."""
+    fs = dls.train_ds.tls[0].tfms.fs
+    tok = next((t for t in fs if isinstance(t, Tokenizer)), None)
+    cols = getattr(tok, "text_cols", None)
+    if cols is not None: return [cols] if isinstance(cols, (str, int)) else list(cols)
+    return [c for t in fs if isinstance(t, ColReader) for c in t.cols]
+
+
+def check_source(dblock, source):
+    "Check a DataFrame `source` against the blocks and ColReaders of `dblock`; raise a ValueError naming the problem."
+    if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+        raise TypeError(f"the data source is a path ({show(str(source))}), not a data frame; read the file first, "
+                        + advice("e.g. pd.read_csv(path) or HF_load_dataset('csv', data_files=path, split='train')",
+                                 "e.g. read.csv(path) or HF_load_dataset(\"csv\", data_files = path, split = \"train\")"))
+    if not isinstance(source, pd.DataFrame): return
+    check_not_empty(source)
+    for getter, tfms in zip(dblock.getters, dblock.type_tfms):
+        # fastai's TextBlock.from_df tokenizes first and reads a column its Tokenizer creates ("text")
+        if not isinstance(getter, ColReader) or any(isinstance(t, Tokenizer) for t in tfms): continue
+        cols = column_names(getter.cols, source)
+        for t in tfms:
+            if hasattr(t, "check_source"): t.check_source(source, cols)
+            elif isinstance(t, EncodedMultiCategorize): check_one_hot(source, cols, t.vocab)
+            elif isinstance(t, MultiCategorize): check_categories(source, cols, t.vocab, getter.label_delim)
+            elif isinstance(t, Categorize): check_categories(source, cols, t.vocab)
+
+
+class DataBlock(_FastaiDataBlock):
+    "fastai's `DataBlock`; a DataFrame source is checked first (`check_source`) so bad rows fail early and clearly."
+    def datasets(self, source, verbose=False):
+        check_source(self, source)
+        return super().datasets(source, verbose=verbose)
 
 
 def _length(sample):
@@ -112,7 +192,6 @@ class HF_TextDL(SortedDL):
     def __init__(self, dataset, sort_func=_length, res=None, num_workers=0, pool_batches=50, **kwargs):
         if res is None and sort_func is _length: res = _column_lengths(dataset)
         super().__init__(dataset, sort_func=sort_func, res=res, num_workers=num_workers, **kwargs)
-        from .checks import as_int  # (checks imports this module)
         self.pool_batches = as_int("pool_batches", pool_batches, 1)  # R passes 8 as 8.0
 
     def new(self, dataset=None, **kwargs):
@@ -199,13 +278,3 @@ class HF_TextDL(SortedDL):
         display_df(df)
 
 
-def HF_TextBlock(hf_arch=None, hf_tokenizer=None, max_length=None, padding=True, truncation=True,
-                 tok_kwargs=None, before_batch_tfm=None, dl_type=HF_TextDL, **kwargs):
-    """A TransformBlock for raw texts, tokenized per batch by `hf_tokenizer` with dynamic padding.
-
-    `max_length`/`truncation` cap long texts (default: the tokenizer's own limit); `tok_kwargs` go to
-    the tokenizer call. `before_batch_tfm` replaces the default `HF_BeforeBatchTransform`.
-    """
-    tfm = before_batch_tfm or HF_BeforeBatchTransform(hf_arch, hf_tokenizer, max_length=max_length,
-                                                      padding=padding, truncation=truncation, tok_kwargs=tok_kwargs)
-    return TransformBlock(type_tfms=HF_TextInput(), dl_type=dl_type, dls_kwargs={"before_batch": tfm, **kwargs})

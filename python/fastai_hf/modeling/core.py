@@ -1,42 +1,52 @@
-"""Modeling: the model wrapper, its callback and the parameter-group splitter."""
+"""Modeling for every task family: the model wrapper, its callback and the parameter-group splitter.
+
+The pair behaves as blurr's did: `HF_BaseModelWrapper` calls the Hugging Face model on the batch dict
+and returns the model's whole output (so `learn.model(xb).logits` works in client code), and
+`HF_BaseModelCallback` hands fastai the prediction (`after_pred`: the logits, or a task family's
+tuple such as QA's start and end logits) and, on request, the loss the model computed itself.
+"""
 import inspect
 
-import torch
 from fastai.callback.core import Callback
 from fastai.torch_core import params
 from torch import nn
 
-__all__ = ["HF_BaseModelWrapper", "HF_BaseModelCallback", "hf_splitter", "sync_config", "wrapper_of"]
+from ..checks import show
+from ..data.core import target_kind
+
+__all__ = ["HF_BaseModelWrapper", "HF_BaseModelCallback", "hf_splitter", "sync_config", "wrapper_of",
+           "prediction_of", "problem_type"]
 
 
 class HF_BaseModelWrapper(nn.Module):
-    """Calls a Hugging Face model on a batch dict and returns its logits.
+    """Calls a Hugging Face model on a batch dict and returns its output (a transformers `ModelOutput`).
 
     Only the batch keys that the model's `forward` names are passed (DistilBERT, for instance, takes
-    no `token_type_ids`). The full model output of the last call stays in `self.hf_output`, so
-    `HF_BaseModelCallback` can use the model's own loss.
+    no `token_type_ids`). `output_hidden_states`, `output_attentions` and `hf_model_kwargs` go to every
+    call, as in blurr.
     """
-    def __init__(self, hf_model):
+    def __init__(self, hf_model, output_hidden_states=False, output_attentions=False, hf_model_kwargs=None):
         super().__init__()
         if not isinstance(hf_model, nn.Module):
             raise TypeError(f"hf_model must be a transformers model (a torch nn.Module), not {type(hf_model).__name__}")
         self.hf_model = hf_model
         sig = inspect.signature(hf_model.forward).parameters.values()
         self.hf_inputs = {p.name for p in sig if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-        self.hf_output = None
+        self.hf_model_kwargs = dict(hf_model_kwargs or {})
+        if output_hidden_states: self.hf_model_kwargs["output_hidden_states"] = True
+        if output_attentions: self.hf_model_kwargs["output_attentions"] = True
 
     def forward(self, x):
-        out = self.hf_model(**{k: v for k, v in x.items() if k in self.hf_inputs}, return_dict=True)
-        self.hf_output = out
-        return out.logits
+        return self.hf_model(**{k: v for k, v in x.items() if k in self.hf_inputs}, return_dict=True,
+                             **self.hf_model_kwargs)
 
 
-def _problem_type(learn):
-    "multi_label_classification when the targets are one-hot (MultiCategoryBlock), else single_label."
-    from fastai.data.transforms import EncodedMultiCategorize, MultiCategorize
-    y_tfms = learn.dls.train_ds.tls[-1].tfms.fs if hasattr(learn.dls.train_ds, "tls") else []
-    multi = any(isinstance(t, (MultiCategorize, EncodedMultiCategorize)) for t in y_tfms)
-    return "multi_label_classification" if multi else "single_label_classification"
+def prediction_of(output):
+    """What fastai's loss and metrics see of a model output: its `logits`, or for extractive QA the
+    tuple `(start_logits, end_logits)`; anything that is not a model output passes unchanged."""
+    if not hasattr(output, "keys"): return output
+    if "start_logits" in output: return (output["start_logits"], output["end_logits"])
+    return output["logits"]
 
 
 def wrapper_of(model):
@@ -46,21 +56,27 @@ def wrapper_of(model):
     return None
 
 
+def problem_type(dls):
+    "The transformers `problem_type` of the targets of `dls`, or None where it does not apply."
+    return {"multi_label": "multi_label_classification",
+            "single_label": "single_label_classification"}.get(target_kind(dls))
+
+
 def sync_config(learn):
     """Check the model's `num_labels` against the data's vocab and write `id2label`, `label2id` and
-    `problem_type` into its config. No-op for models that are not wrapped or data without a vocab."""
+    `problem_type` into its config. No-op for models that are not wrapped or data without a label vocab."""
     wrapper = wrapper_of(learn.model)
-    vocab = getattr(learn.dls, "vocab", None)
-    if wrapper is None or vocab is None or not hasattr(learn.dls, "c"): return
+    kind = problem_type(learn.dls)
+    if wrapper is None or kind is None: return
     config = wrapper.hf_model.config
-    labels = [str(v) for v in vocab]
+    labels = [str(v) for v in learn.dls.vocab]
     if config.num_labels != len(labels):
         raise ValueError(f"the model has num_labels={config.num_labels} but the data has {len(labels)} labels "
                          f"({', '.join(labels[:10])}{', ...' if len(labels) > 10 else ''}); set "
                          f"config.num_labels = {len(labels)} before get_hf_objects(..., config=config)")
     config.id2label = dict(enumerate(labels))
     config.label2id = {l: i for i, l in enumerate(labels)}
-    config.problem_type = _problem_type(learn)
+    config.problem_type = kind
 
 
 class HF_BaseModelCallback(Callback):
@@ -69,13 +85,15 @@ class HF_BaseModelCallback(Callback):
     - When the Learner is built, checks that the model's `num_labels` matches the data's vocab and
       writes `id2label`, `label2id` and `problem_type` into the model config, so a saved model
       (`hf_save_pretrained`) and `transformers.pipeline` name and score the labels as the learner does.
+    - After each forward pass, keeps the model's output in `self.hf_output` and gives fastai the
+      prediction (`prediction_of`: the logits).
     - With `use_model_loss=True`, passes the targets to the model as `labels` and trains on the loss
       the model computes itself instead of `learn.loss_func`.
     """
-    order = -5  # before metrics and the recorder see predictions and losses
+    order = -5  # before metrics, MixedPrecision and the recorder see predictions and losses
 
     def __init__(self, use_model_loss=False):
-        self.use_model_loss = use_model_loss
+        self.use_model_loss, self.hf_output = use_model_loss, None
 
     def after_create(self): sync_config(self.learn)
 
@@ -83,11 +101,17 @@ class HF_BaseModelCallback(Callback):
         if self.use_model_loss and self.training and len(self.yb):
             self.learn.xb = ({**self.xb[0], "labels": self.yb[0]}, *self.xb[1:])
 
+    def after_pred(self):
+        self.hf_output = self.pred
+        self.learn.pred = prediction_of(self.pred)
+
     def after_loss(self):
-        out = getattr(wrapper_of(self.learn.model), "hf_output", None)
-        if self.use_model_loss and self.training and out is not None and out.loss is not None:
-            self.learn.loss_grad = out.loss
-            self.learn.loss = out.loss.detach().clone()
+        out = self.hf_output
+        if self.use_model_loss and self.training and out is not None and out.get("loss") is not None:
+            self.learn.loss_grad = out["loss"]
+            self.learn.loss = out["loss"].detach().clone()
+
+    def after_batch(self): self.hf_output = None  # no reference to the batch's activations past its step
 
 
 def _layer_list(base):
@@ -106,6 +130,9 @@ def hf_splitter(m):
     `freeze_to(-2)` adds the last layer, and `slice(lo, hi)` spreads rates from embeddings to head.
     """
     model = m.hf_model if isinstance(m, HF_BaseModelWrapper) else m
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"hf_splitter splits a model's parameters; it got {show(type(model).__name__)}. Pass it "
+                        "uncalled, as splitter=hf_splitter")
     base = getattr(model, "base_model", model)
     layers = _layer_list(base)
     pooler = getattr(base, "pooler", None)

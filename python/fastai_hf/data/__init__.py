@@ -1,0 +1,4 @@
+"""Data, one module per task family (blurr's layout): `core` holds what every family shares."""
+from .core import (DataBlock, HF_BeforeBatchTransform, HF_TextDL, HF_TextInput, check_source, hf_tokenizer_of,
+                   is_tokenizer, target_kind, text_columns)
+from .classification import HF_TextBlock
