@@ -9,7 +9,7 @@
 #' @param newdata A string, a character vector, or a data frame of texts.
 #' @param thresh Multi-label threshold: `NULL` (the loss function's), one number or one per label.
 #' @param bs Batch size for many texts (default: the validation batch size).
-#' @param ... Unused.
+#' @param ... Further arguments of a task family's predictor (see its help page).
 #' @return For one text, multi-label: `list(probabilities = <1-row data frame, one column per
 #'   label>, labels = <character vector>)`; single-label: `list(label = <string>,
 #'   probabilities = <1-row data frame>)`. For several texts: a data frame with one probability
@@ -19,7 +19,8 @@
 #' @export
 predict.fastai.learner.Learner <- function(object, newdata, thresh = NULL, bs = NULL, ...) {
   capture_args(list(object = learner_arg(), newdata = texts_arg(frame_ok = TRUE)))
-  res <- predict_texts(object, newdata, thresh, bs)
+  res <- predict_texts(object, newdata, thresh, bs, ...)
+  if (!identical(res$kind, "classification")) return(res[setdiff(names(res), "kind")])  # a task family's tables
   if (!(is.list(newdata) && !is.data.frame(newdata) && length(newdata) == 1L)) return(res$frame)
   probs <- res$frame[, res$labels, drop = FALSE]
   predicted <- res$frame$predicted[[1L]]
@@ -37,10 +38,11 @@ hf_predict <- function(learn, texts, thresh = NULL, bs = NULL) {
 }
 
 # The one predict path of every text classifier (HF and ULMFiT): texts (checked) in, the table out.
-predict_texts <- function(learn, texts, thresh, bs, call = sys.call(sys.parent())) {
+predict_texts <- function(learn, texts, thresh, bs, ..., call = sys.call(sys.parent())) {
   thresh <- number_arg(min = 0, max = 1, len = NA)(thresh, "thresh", call)
   if (!is.null(bs)) bs <- check_count(bs, "bs", call = call)
-  res <- fastai_call("predict", list(learn, texts, thresh = thresh, bs = bs), verb = TRUE, call = call)
+  res <- fastai_call("predict", list(learn, texts, thresh = thresh, bs = bs, ...), verb = TRUE, call = call)
+  if (!identical(res$kind, "classification")) return(res)
   res$labels <- as.character(unlist(res$labels))
   if (res$multilabel) res$frame$predicted <- lapply(res$frame$predicted, as.character)
   res

@@ -18,7 +18,23 @@ from .checks import advice, as_int, check_texts, show
 from .data.core import hf_tokenizer_of, target_kind, text_columns
 
 __all__ = ["predict_texts", "hf_predict", "texts_of", "label_vocab", "label_thresholds", "activation",
-           "probabilities"]
+           "probabilities", "register_predictor", "predictor_of"]
+
+# Task families other than sequence classification register how their learners predict (see
+# `register_predictor`); a learner none of them claims is a text classifier.
+_PREDICTORS = {}
+
+
+def register_predictor(kind, applies, predict):
+    """Register a task family's predictor: `applies(learn)` says whether a learner is of this family,
+    `predict(learn, inputs, **kwargs)` returns its predictions as a dict of DataFrames (e.g.
+    `{"words": ..., "entities": ...}`). `kind` names the family ("tokens", "qa", ...)."""
+    _PREDICTORS[kind] = (applies, predict)
+
+
+def predictor_of(learn):
+    "`(kind, predict)` of the task family a learner belongs to, or None for a text classifier."
+    return next(((k, p) for k, (applies, p) in _PREDICTORS.items() if applies(learn)), None)
 
 
 def label_vocab(learn):

@@ -19,7 +19,7 @@ from ..checks import as_int, speaking
 from ..data.core import target_kind
 from ..history import history_callback
 from ..interpret import confidence_df, top_losses_df
-from ..predict import label_vocab, predict_texts, texts_of
+from ..predict import label_vocab, predict_texts, predictor_of, texts_of
 from .convert import from_r, to_r
 from .output import r_output
 
@@ -73,10 +73,15 @@ def summary(learn):
     return str(learn.summary())
 
 
-def predict(learn, texts, thresh=None, bs=None):
-    """`predict_texts` with what R needs to shape the result: {"frame": probabilities per label plus
-    `predicted`, "multilabel": bool, "labels": the vocab}."""
-    return {"frame": predict_texts(learn, texts, thresh=thresh, bs=bs),
+def predict(learn, texts, thresh=None, bs=None, **kwargs):
+    """Predictions with what R needs to shape them. A text classifier: {"kind": "classification",
+    "frame": probabilities per label plus `predicted`, "multilabel": bool, "labels": the vocab}; a
+    learner of another task family: {"kind": <family>, **its predictor's tables}."""
+    family = predictor_of(learn)
+    if family is not None:
+        kind, fn = family
+        return {"kind": kind, **fn(learn, texts, bs=bs, **kwargs)}
+    return {"kind": "classification", "frame": predict_texts(learn, texts, thresh=thresh, bs=bs, **kwargs),
             "multilabel": target_kind(learn.dls) == "multi_label", "labels": label_vocab(learn)}
 
 
