@@ -25,8 +25,9 @@ def r_table(t):
         vals = list(col["values"])
         assert len(vals) == t["nrow"], (name, len(vals), t["nrow"])
         for i in col["na"]: vals[i] = None
-        cols[name] = vals
-    return pd.DataFrame(cols, columns=list(t["names"]))
+        numeric = col["kind"] in ("integer", "double", "logical") and not col["na"]
+        cols[name] = pd.Series(vals, dtype=None if numeric else object)
+    return pd.DataFrame(cols, columns=list(t["names"]), index=pd.RangeIndex(t["nrow"]))
 
 
 def r_col(kind, values, na=(), levels=None):
@@ -83,8 +84,10 @@ def lm_dls(df, path, vocab=None):
 
 
 def clas_dls(df, path, vocab):
-    "Classifier DataLoaders over `df.text` / `df.label` on a language model's vocab; 20% validation."
-    return DataBlock(blocks=(TextBlock.from_df("text", vocab=vocab, n_workers=0), CategoryBlock),
+    """Classifier DataLoaders over `df.text` / `df.label` on a language model's vocab; 20% validation.
+    Texts are padded in chunks of 16 tokens, matching the classifiers' `seq_len` (fastai's
+    SentenceEncoder reads a batch in chunks of that size)."""
+    return DataBlock(blocks=(TextBlock.from_df("text", vocab=vocab, seq_len=16, n_workers=0), CategoryBlock),
                      get_x=ColReader("text"), get_y=ColReader("label"), splitter=RandomSplitter(0.2, seed=0)
                      ).dataloaders(df, bs=8, num_workers=0, path=path)
 

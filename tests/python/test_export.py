@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import EKMAN
+from helpers import EKMAN
 from fastai_hf import hf_save_pretrained, load_learner
 from transformers import pipeline
 
