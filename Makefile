@@ -45,7 +45,7 @@ test: test-python test-r
 # is missing. The R side uses this project's Python; its tests fail instead of skipping without it.
 # OMP_WAIT_POLICY=PASSIVE: inside R, torch runs on R's OpenMP runtime, which reads it only at
 # startup; spinning threads slow training many times over on a machine shared with other jobs.
-R_DEPS := reticulate magrittr zeallot generics rlang ggplot2 data.table jsonlite knitr rmarkdown testthat withr roxygen2 nnet
+R_DEPS := reticulate magrittr zeallot generics rlang ggplot2 data.table jsonlite knitr rmarkdown testthat withr roxygen2 nnet purrr dplyr
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_ENV  := RETICULATE_PYTHON=$(CURDIR)/$(PY) FASTAI_REQUIRE_PYTHON=true OMP_WAIT_POLICY=PASSIVE
 R_TGZ  := fastai_$(shell sed -n 's/^Version: *//p' DESCRIPTION).tar.gz

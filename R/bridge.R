@@ -251,7 +251,7 @@ frame_table <- function(x) {
 #' from_pandas(pdf)
 to_pandas <- function(x) {
   if (inherits(x, "python.builtin.object")) return(x)
-  check_data_frame(x, "x")
+  if (!is.data.frame(x)) abort_input(sprintf("x must be a data frame, not %s", describe(x)))  # zero rows convert too
   convert <- reticulate::import("fastai_hf.r.convert", convert = FALSE)
   with_py_errors(convert$frame_from_r(frame_table(x)))
 }
@@ -260,7 +260,7 @@ to_pandas <- function(x) {
 #' @export
 from_pandas <- function(x) {
   if (is.data.frame(x)) return(x)
-  check_py(x, "pandas.core.frame.DataFrame", "x", "a pandas DataFrame")
+  check_py(x, c("pandas.DataFrame", "pandas.core.frame.DataFrame"), "x", "a pandas DataFrame")
   fastai_call("to_r", list(x), verb = TRUE)
 }
 
@@ -348,6 +348,11 @@ py_to_r.fastai.torch_core.TitledStr <- function(x) as.character(reticulate::py_s
 #' @method py_to_r fastai.text.data.TensorText
 #' @export
 py_to_r.fastai.text.data.TensorText <- function(x) py_value(x)
+
+# A classifier's labels (`dls$vocab` of HF data, `dls$vocab[[2]]` of fastai text data) as a vector.
+#' @method py_to_r fastai.data.transforms.CategoryMap
+#' @export
+py_to_r.fastai.data.transforms.CategoryMap <- function(x) simplify_cell(py_value(reticulate::py_get_attr(x, "items")))
 
 # ------------------------------------------------------------------------------- output ----
 

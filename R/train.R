@@ -144,7 +144,7 @@ plot.fastai_history <- function(x, ...) {
 plot_loss <- function(learn, skip_start = 5L) {
   check_learner(learn)
   skip_start <- check_count(skip_start, "skip_start", min = 0L)
-  l <- fastai_call("loss_curve", list(learn))
+  l <- fastai_call(fastai_call_attr("history", "loss_curve"), list(learn))  # fastai_hf.history, not re-exported
   train <- data.frame(iteration = as.integer(unlist(l$iteration)), loss = as.double(unlist(l$loss)))
   if (!nrow(train)) abort_input("no losses recorded: train the learner first (e.g. fit_one_cycle())")
   train <- train[train$iteration > skip_start, , drop = FALSE]

@@ -76,8 +76,21 @@ ensure_python <- function() {
     TRUE
   }, error = function(e) e)
   if (!isTRUE(ok)) stop(python_missing_error(conditionMessage(ok)))
+  sync_pythonpath()
   .state$ready <- TRUE
   invisible(TRUE)
+}
+
+# reticulate sets PYTHONPATH while Python starts and gives R's value back afterwards, but Python's
+# os.environ keeps the value of the start: code that later writes os.environ back (datasets' download
+# manager does, with mock.patch.dict) would put reticulate's path into this process and so into every
+# subprocess (system(), Rscript), e.g. making another Python import this session's packages. Give
+# Python's copy R's value.
+sync_pythonpath <- function() {
+  environ <- reticulate::import("os", convert = FALSE)$environ
+  value <- Sys.getenv("PYTHONPATH", unset = NA)
+  if (is.na(value)) environ$pop("PYTHONPATH", NULL) else reticulate::py_set_item(environ, "PYTHONPATH", value)
+  invisible(NULL)
 }
 
 # R's BLAS (libblas.so.3, loaded with R) exports sgemm_ and friends; torch's libtorch_cpu exports
