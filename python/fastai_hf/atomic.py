@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .checks import show
+
 __all__ = ["atomic_file", "atomic_folder"]
 
 _FIXES = {errno.ENOSPC: "free disk space or write to another folder",
@@ -31,7 +33,7 @@ def _target(path):
 def _parent(target):
     parent = target.parent
     if not parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"cannot write {str(target)!r}: its folder {str(parent)!r} does not "
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {show(str(target))}: its folder {show(str(parent))} does not "
                                               "exist; create it first, or write somewhere else", str(parent))
     return parent
 
@@ -41,7 +43,7 @@ def _named(e, target, existed, what="file"):
     if getattr(e, "_names_target", False): return e  # re-worded already (a nested atomic write)
     kept = f"; the {what} that was there is unchanged" if existed else ""
     fix = _FIXES.get(e.errno)
-    msg = f"could not write {str(target)!r}: {e.strerror or e}. Nothing was written{kept}" + (f"; {fix}" if fix else "")
+    msg = f"could not write {show(str(target))}: {e.strerror or e}. Nothing was written{kept}" + (f"; {fix}" if fix else "")
     new = OSError(e.errno, msg) if e.errno is not None else type(e)(msg)  # OSError(errno) picks the subclass
     new._names_target = True
     return new
@@ -53,7 +55,7 @@ def atomic_file(path):
     Refuses a `path` that is an existing folder."""
     target = _target(path)
     if target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"cannot write the file {str(target)!r}: a folder of that name exists; "
+        raise IsADirectoryError(errno.EISDIR, f"cannot write the file {show(str(target))}: a folder of that name exists; "
                                               "give a file name", str(target))
     existed, parent = target.exists(), _parent(target)
     try:
@@ -84,11 +86,11 @@ def atomic_folder(path, replaces=None):
     empty or holds that file (an earlier save), so a folder of other files is never deleted."""
     target = _target(path)
     if target.exists() and not target.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, f"cannot write the folder {str(target)!r}: a file of that name "
+        raise NotADirectoryError(errno.ENOTDIR, f"cannot write the folder {show(str(target))}: a file of that name "
                                                 "exists; give a folder name (or move the file away)", str(target))
     existed = target.exists()
     if existed and not _replaceable(target, replaces):
-        raise FileExistsError(errno.EEXIST, f"cannot write the folder {str(target)!r}: it exists and holds other "
+        raise FileExistsError(errno.EEXIST, f"cannot write the folder {show(str(target))}: it exists and holds other "
                                             f"files (no {replaces}, so it is not an earlier save), which writing "
                                             "there would replace; give a new folder name, or empty it first",
                               str(target))

@@ -153,14 +153,14 @@ def check_thresholds(name, thresh, n_labels):
     """Multi-label thresholds as a float vector of `n_labels`: one number for all labels or one per label,
     each a probability in [0, 1]."""
     t = _numbers(name, thresh, "a probability threshold (one number, or one per label)")
-    if t.size == 1: t = np.repeat(t, n_labels)
-    if t.size != n_labels:
+    if t.size not in (1, n_labels):
         raise ValueError(f"{name}: got {t.size} thresholds for {n_labels} labels; give one number or one per label")
     bad = ~np.isfinite(t) | (t < 0) | (t > 1)
     if bad.any():
-        shown = show(t[bad].tolist()) if bad.sum() > 1 else show(float(t[bad][0]))
+        odd = list(dict.fromkeys(t[bad].tolist()))
+        shown = show(odd) if len(odd) > 1 else show(odd[0])
         raise ValueError(f"{name}: thresholds are probabilities and must lie between 0 and 1; got {shown}")
-    return t
+    return np.repeat(t, n_labels) if t.size == 1 else t
 
 
 def _missing(v):

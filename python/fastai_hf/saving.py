@@ -26,7 +26,7 @@ from fastcore.basics import patch
 from fastcore.xtras import join_path_file
 
 from .atomic import atomic_file
-from .checks import advice
+from .checks import advice, show
 
 __all__ = ["load_learner"]
 
@@ -51,7 +51,7 @@ def export(self: Learner, fname="export.pkl", pickle_module=cloudpickle, pickle_
             except _PICKLE_ERRORS as e:
                 kept = " and the file that was there is unchanged" if target.exists() else ""
                 raise TypeError(
-                    f"could not export the learner to {str(target)!r}: something it holds cannot be saved "
+                    f"could not export the learner to {show(str(target))}: something it holds cannot be saved "
                     f"({type(e).__name__}: {e}), e.g. an attribute or callback holding an open file, a lock or a "
                     "connection. Remove it first (" + advice("learn.remove_cb(cb)", "learn$remove_cb(cb)")
                     + "), or save only the weights with " + advice("learn.save(name)", "save_model(learn, name)")
@@ -92,7 +92,8 @@ def save_encoder(self: TextLearner, file):
 _NOT_AN_EXPORT = (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, RuntimeError, ValueError, UnicodeDecodeError,
                   IndexError, KeyError, OverflowError, MemoryError)
 
-_EXPORT_HOW = advice("learn.export('export.pkl')", "export(learn, \"export.pkl\")")
+def _export_how():
+    return advice("learn.export('export.pkl')", "export(learn, \"export.pkl\")")
 
 
 def _what_it_holds(obj):
@@ -113,14 +114,14 @@ def load_learner(fname, cpu=True, pickle_module=pickle):
         return fastai_load_learner(fname, cpu=cpu, pickle_module=pickle_module)
     path = Path(os.fspath(fname)).expanduser()
     if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, f"there is no file {str(path)!r} to load a learner from; check the path, "
-                                              f"or export a learner first with {_EXPORT_HOW}", str(path))
+        raise FileNotFoundError(errno.ENOENT, f"file {show(str(path))} does not exist, so there is no learner to load; check "
+                                              f"the path, or export a learner first with {_export_how()}", str(path))
     if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"{str(path)!r} is a folder; load_learner reads the file that "
-                                              f"{_EXPORT_HOW} writes. A Hugging Face model folder (from "
+        raise IsADirectoryError(errno.EISDIR, f"{show(str(path))} is a folder; load_learner reads the file that "
+                                              f"{_export_how()} writes. A Hugging Face model folder (from "
                                               "hf_save_pretrained) loads with get_hf_objects(folder)", str(path))
     if path.stat().st_size == 0:
-        raise ValueError(f"{str(path)!r} is empty (0 bytes), not a learner exported with {_EXPORT_HOW}; export the "
+        raise ValueError(f"{show(str(path))} is empty (0 bytes), not a learner exported with {_export_how()}; export the "
                          "learner again")
     warnings.warn("load_learner` uses Python's insecure pickle module, which can execute malicious arbitrary code when "
                   "loading. Only load files you trust.")
@@ -128,21 +129,21 @@ def load_learner(fname, cpu=True, pickle_module=pickle):
         res = torch.load(path, map_location="cpu" if cpu else default_device(), pickle_module=pickle_module,
                          weights_only=False)
     except ModuleNotFoundError as e:
-        raise ModuleNotFoundError(f"{str(path)!r} was exported with the Python module {e.name!r}, which is not "
+        raise ModuleNotFoundError(f"{show(str(path))} was exported with the Python module {e.name!r}, which is not "
                                   "installed here; install it, then load again", name=e.name) from e
     except AttributeError as e:
-        raise AttributeError(f"{str(path)!r} refers to a class or function that is not defined here ({e}); define "
+        raise AttributeError(f"{show(str(path))} refers to a class or function that is not defined here ({e}); define "
                              "or import it before loading (custom callbacks, losses and functions are saved by "
                              "name)") from e
     except _NOT_AN_EXPORT as e:
         head = path.read_bytes()[:64]
         text = " (it looks like a text file, e.g. a csv)" if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head) \
             else ""
-        raise ValueError(f"{str(path)!r} is not a learner exported with {_EXPORT_HOW}{text}: it cannot be read as "
+        raise ValueError(f"{show(str(path))} is not a learner exported with {_export_how()}{text}: it cannot be read as "
                          f"one ({type(e).__name__}: {e}). Pass the file export() wrote, or export the learner "
                          "again") from e
     if not isinstance(res, Learner):
-        raise TypeError(f"{str(path)!r} holds {_what_it_holds(res)}")
+        raise TypeError(f"{show(str(path))} holds {_what_it_holds(res)}")
     if cpu:  # as fastai's load_learner
         res.dls.cpu()
         if hasattr(res, "channels_last"): res = res.to_contiguous(to_fp32=True)
