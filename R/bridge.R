@@ -77,6 +77,7 @@ python_error <- function(err, call) {
   fn <- if (grepl("^[A-Za-z._][A-Za-z0-9._]*$", fn)) fn else ""
   type <- err$type %||% "Exception"
   value <- trimws(paste(err$value %||% "", collapse = "\n"))
+  if (!nzchar(value) && type == "KeyboardInterrupt") value <- "the call was interrupted"
   hint <- python_hint(type, value, fn)
   fastai_error(
     sprintf("%s: %s\nHint: %s", type, value, hint),

@@ -33,9 +33,18 @@ def _target(path):
 def _parent(target):
     parent = target.parent
     if not parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"cannot write {show(str(target))}: its folder {show(str(parent))} does not "
-                                              "exist; create it first, or write somewhere else", str(parent))
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {show(str(target))}: its folder {show(str(parent))} "
+                                              "does not exist; create it first, or write somewhere else", str(parent))
     return parent
+
+
+def _mode(target, folder=False):
+    """The permissions the target gets: an earlier file's or folder's, else the usual ones for a new one
+    (0o666 / 0o777 less the umask), not mkstemp's / mkdtemp's private 0o600 / 0o700."""
+    if target.exists(): return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
 
 
 def _named(e, target, existed, what="file"):
@@ -43,7 +52,8 @@ def _named(e, target, existed, what="file"):
     if getattr(e, "_names_target", False): return e  # re-worded already (a nested atomic write)
     kept = f"; the {what} that was there is unchanged" if existed else ""
     fix = _FIXES.get(e.errno)
-    msg = f"could not write {show(str(target))}: {e.strerror or e}. Nothing was written{kept}" + (f"; {fix}" if fix else "")
+    msg = f"could not write {show(str(target))}: {e.strerror or e}. Nothing was written{kept}"
+    if fix: msg += f"; {fix}"
     new = OSError(e.errno, msg) if e.errno is not None else type(e)(msg)  # OSError(errno) picks the subclass
     new._names_target = True
     return new
@@ -55,8 +65,8 @@ def atomic_file(path):
     Refuses a `path` that is an existing folder."""
     target = _target(path)
     if target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"cannot write the file {show(str(target))}: a folder of that name exists; "
-                                              "give a file name", str(target))
+        raise IsADirectoryError(errno.EISDIR, f"cannot write the file {show(str(target))}: a folder of that name "
+                                              "exists; give a file name", str(target))
     existed, parent = target.exists(), _parent(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
@@ -65,6 +75,7 @@ def atomic_file(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _mode(target))
         os.replace(tmp, target)
     except BaseException as e:
         with contextlib.suppress(OSError): os.remove(tmp)
@@ -101,6 +112,7 @@ def atomic_folder(path, replaces=None):
         raise _named(e, target, existed, "folder") from e
     try:
         yield tmp
+        os.chmod(tmp, _mode(target, folder=True))
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))

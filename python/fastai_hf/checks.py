@@ -143,9 +143,9 @@ def check_lr(name, lr, n_groups):
         shown = show(values[bad].tolist()) if values.size > 1 else show(float(values[0]))
         raise ValueError(f"{name} must be finite and > 0 (learning rates are typically 1e-5 to 1e-2), not {shown}")
     if values.size not in (1, n_groups):
-        raise ValueError(f"{name} has {values.size} learning rates but the model has {count(n_groups, 'parameter group')}"
-                         f"; give one number, a slice such as {example} (spread from the first group to the last) or "
-                         f"{n_groups} numbers")
+        raise ValueError(f"{name} has {values.size} learning rates but the model has "
+                         f"{count(n_groups, 'parameter group')}; give one number, a slice such as {example} "
+                         f"(spread from the first group to the last) or {n_groups} numbers")
     return lr
 
 

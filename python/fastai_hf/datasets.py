@@ -22,7 +22,8 @@ FORMATS = {"csv": ("csv", {}), "tsv": ("csv", {"delimiter": "\t"}), "json": ("js
 
 # File formats people pass that `datasets` does not read, with how to read them instead.
 _OTHER_FORMATS = {
-    "xlsx": ("pd.read_excel(path)", "readxl::read_excel(path)"), "xls": ("pd.read_excel(path)", "readxl::read_excel(path)"),
+    "xlsx": ("pd.read_excel(path)", "readxl::read_excel(path)"),
+    "xls": ("pd.read_excel(path)", "readxl::read_excel(path)"),
     "ods": ("pd.read_excel(path, engine='odf')", "readODS::read_ods(path)"),
     "feather": ("pd.read_feather(path)", "arrow::read_feather(path)"),
     "rds": ("pyreadr.read_r(path)", "readRDS(path)"), "rdata": ("pyreadr.read_r(path)", "load(path)"),
@@ -58,8 +59,8 @@ def _check_files(data_files):
             f = os.fspath(f)
             if "://" in f or any(c in f for c in "*?["): continue
             if not Path(f).expanduser().exists():
-                raise FileNotFoundError(errno.ENOENT, f"could not find the data: file {show(f)} does not exist (working directory: "
-                                                      f"{show(os.getcwd())}); check the path", f)
+                raise FileNotFoundError(errno.ENOENT, f"could not find the data: file {show(f)} does not exist "
+                                                      f"(working directory: {show(os.getcwd())}); check the path", f)
 
 
 def HF_load_dataset(path, name=None, split=None, data_files=None, **kwargs):
@@ -77,7 +78,7 @@ def HF_load_dataset(path, name=None, split=None, data_files=None, **kwargs):
     other = _unreadable(path)
     if other is not None:
         how = _OTHER_FORMATS.get(other)
-        read = (" Read the file yourself, e.g. " + advice(how[0], how[1]) + ", and pass the data frame on") if how else ""
+        read = f" Read the file yourself, e.g. {advice(*how)}, and pass the data frame on" if how else ""
         raise ValueError(f"HF_load_dataset does not read {show(other)} files; it reads the formats {_formats()} "
                          f"(with data_files=), or a dataset from the Hugging Face Hub by name.{read}")
     if path.lower() in FORMATS:
@@ -90,9 +91,10 @@ def HF_load_dataset(path, name=None, split=None, data_files=None, **kwargs):
     try:
         ds = hf_datasets.load_dataset(path, name, split=split, data_files=data_files, **kwargs)
     except FileNotFoundError as e:
-        raise FileNotFoundError(errno.ENOENT, f"could not find the data for {show(path)} (data_files={show(data_files)}): "
-                                              f"{e}. For local files pass one of the formats {_formats()} and "
-                                              "data_files=; a dataset name needs the Hugging Face Hub (online)") from e
+        raise FileNotFoundError(errno.ENOENT, f"could not find the data for {show(path)} (data_files="
+                                              f"{show(data_files)}): {e}. For local files pass one of the formats "
+                                              f"{_formats()} and data_files=; a dataset name needs the Hugging Face "
+                                              "Hub (online)") from e
     except ConnectionError as e:
         raise ConnectionError(f"could not reach the Hugging Face Hub for the dataset {show(path)} ({e}). Without "
                               f"network, read local files with one of the formats {_formats()} and data_files=") from e

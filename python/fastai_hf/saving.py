@@ -92,6 +92,9 @@ def save_encoder(self: TextLearner, file):
 _NOT_AN_EXPORT = (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, RuntimeError, ValueError, UnicodeDecodeError,
                   IndexError, KeyError, OverflowError, MemoryError)
 
+_warned = False
+
+
 def _export_how():
     return advice("learn.export('export.pkl')", "export(learn, \"export.pkl\")")
 
@@ -114,17 +117,22 @@ def load_learner(fname, cpu=True, pickle_module=pickle):
         return fastai_load_learner(fname, cpu=cpu, pickle_module=pickle_module)
     path = Path(os.fspath(fname)).expanduser()
     if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, f"file {show(str(path))} does not exist, so there is no learner to load; check "
-                                              f"the path, or export a learner first with {_export_how()}", str(path))
+        raise FileNotFoundError(errno.ENOENT, f"file {show(str(path))} does not exist, so there is no learner to load; "
+                                              f"check the path, or export a learner first with {_export_how()}",
+                                str(path))
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, f"{show(str(path))} is a folder; load_learner reads the file that "
                                               f"{_export_how()} writes. A Hugging Face model folder (from "
                                               "hf_save_pretrained) loads with get_hf_objects(folder)", str(path))
     if path.stat().st_size == 0:
-        raise ValueError(f"{show(str(path))} is empty (0 bytes), not a learner exported with {_export_how()}; export the "
-                         "learner again")
-    warnings.warn("load_learner` uses Python's insecure pickle module, which can execute malicious arbitrary code when "
-                  "loading. Only load files you trust.")
+        raise ValueError(f"{show(str(path))} is empty (0 bytes), not a learner exported with {_export_how()}; export "
+                         "the learner again")
+    global _warned
+    if not _warned:  # fastai's notice, once per session (fastai repeats it at every load)
+        warnings.warn("load_learner uses Python's pickle module, which can run arbitrary code while loading: only load "
+                      "files you trust. To share weights only, use learn.save() / learn.load() or hf_save_pretrained()",
+                      stacklevel=2)
+        _warned = True
     try:
         res = torch.load(path, map_location="cpu" if cpu else default_device(), pickle_module=pickle_module,
                          weights_only=False)
@@ -137,10 +145,10 @@ def load_learner(fname, cpu=True, pickle_module=pickle):
                              "name)") from e
     except _NOT_AN_EXPORT as e:
         head = path.read_bytes()[:64]
-        text = " (it looks like a text file, e.g. a csv)" if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head) \
-            else ""
-        raise ValueError(f"{show(str(path))} is not a learner exported with {_export_how()}{text}: it cannot be read as "
-                         f"one ({type(e).__name__}: {e}). Pass the file export() wrote, or export the learner "
+        is_text = head and all(32 <= b < 127 or b in b"\t\r\n" for b in head)
+        text = " (it looks like a text file, e.g. a csv)" if is_text else ""
+        raise ValueError(f"{show(str(path))} is not a learner exported with {_export_how()}{text}: it cannot be read "
+                         f"as one ({type(e).__name__}: {e}). Pass the file export() wrote, or export the learner "
                          "again") from e
     if not isinstance(res, Learner):
         raise TypeError(f"{show(str(path))} holds {_what_it_holds(res)}")

@@ -457,3 +457,18 @@ def test_set_seed_gives_identical_histories_and_predictions(tiny, _frames):
     np.testing.assert_array_equal(p1, p2)
     h3, _ = _run(tiny, df.copy(), 7)
     assert not h1.equals(h3)  # the seed matters
+
+
+def test_atomic_writes_keep_the_usual_permissions(tmp_path):
+    "mkstemp / mkdtemp make private files; a written file or folder gets the usual mode, or the earlier one's."
+    from fastai_hf.atomic import atomic_file, atomic_folder
+    umask = os.umask(0)
+    os.umask(umask)
+    with atomic_file(tmp_path / "f.txt") as tmp: tmp.write_text("new")
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(tmp_path / "f.txt", 0o640)
+    with atomic_file(tmp_path / "f.txt") as tmp: tmp.write_text("again")
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o640 and (tmp_path / "f.txt").read_text() == "again"
+    with atomic_folder(tmp_path / "d") as tmp: (tmp / "a").write_text("x")
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "f.txt"]

@@ -14,17 +14,15 @@ and fastai's label transforms are checked for missing labels, labels outside the
 class. The split is checked too (indices past the data, an empty training set; an empty validation
 set is warned about), and so are the batch sizes and that training has at least one batch.
 """
-import warnings
-
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 from fastai.data.block import DataBlock as _FastaiDataBlock
-from fastai.data.transforms import RandomSplitter
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import (Categorize, Category, ColReader, EncodedMultiCategorize, MultiCategorize,
-                                    MultiCategory)
+                                    MultiCategory, RandomSplitter)
 from fastai.text.core import Tokenizer
 from fastai.text.data import SortedDL
 from fastai.torch_core import display_df
@@ -34,8 +32,8 @@ from fasttransform import DisplayedTransform, Transform
 from ..checks import (InputWarning, advice, as_int, check_categories, check_classes, check_not_empty, check_one_hot,
                       check_text_column, column_names, count, rows, show)
 
-__all__ = ["DataBlock", "check_source", "check_splits", "check_batches", "HF_TextInput", "HF_BeforeBatchTransform", "HF_TextDL", "hf_tokenizer_of",
-           "is_tokenizer", "target_kind", "text_columns"]
+__all__ = ["DataBlock", "check_source", "check_splits", "check_batches", "HF_TextInput", "HF_BeforeBatchTransform",
+           "HF_TextDL", "hf_tokenizer_of", "is_tokenizer", "target_kind", "text_columns"]
 
 
 def is_tokenizer(o):
@@ -168,18 +166,20 @@ def check_splits(splits, n):
         idx = np.asarray(list(idx))
         if not idx.size: continue
         if not np.issubdtype(idx.dtype, np.integer):
-            raise TypeError(f"the splitter's {name} set must be row positions (whole numbers), not {show(idx[:3].tolist())}")
+            raise TypeError(f"the splitter's {name} set must be row positions (whole numbers), not "
+                            f"{show(idx[:3].tolist())}")
         out = idx[(idx < 0) | (idx >= n)]
         if out.size:
             span = advice(f"positions 0 to {n - 1}", f"rows 1 to {n}")
-            raise ValueError(f"the splitter puts {rows(out.tolist())} in the {name} set, but the data has {count(n, 'row')} "
-                             f"({span}); " + advice(f"give IndexSplitter positions from 0 to {n - 1}",
+            raise ValueError(f"the splitter puts {rows(out.tolist())} in the {name} set, but the data has "
+                             f"{count(n, 'row')} ({span}); " + advice(f"give IndexSplitter positions from 0 to {n - 1}",
                                                     f"give IndexSplitter row numbers from 1 to {n}"))
     sizes = [len(s) for s in splits]
-    got = f"{count(sizes[0], 'row')} went to training and {sizes[1] if len(sizes) > 1 else 0} to validation, of {count(n, 'row')}"
+    n_valid = sizes[1] if len(sizes) > 1 else 0
+    got = f"{count(sizes[0], 'row')} went to training and {n_valid} to validation, of {count(n, 'row')}"
     if sizes[0] == 0:
-        raise ValueError(f"the split leaves the training set empty: {got}; give the splitter a smaller validation share "
-                         "(e.g. RandomSplitter(valid_pct=0.2)) or pass more rows")
+        raise ValueError(f"the split leaves the training set empty: {got}; give the splitter a smaller validation "
+                         "share (e.g. RandomSplitter(valid_pct=0.2)) or pass more rows")
     if len(sizes) > 1 and sizes[1] == 0:
         warnings.warn(f"the split leaves the validation set empty: {got}. Training runs, but without a validation "
                       "loss or metrics; pass more rows or give the splitter a validation share", InputWarning,
