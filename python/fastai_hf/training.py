@@ -88,7 +88,6 @@ def check_fit(learn, method, args):
                                 f"groups itself), not {show(args['base_lr'])}")
             as_number("base_lr", args["base_lr"], 0, exclusive_minimum=True)
         if "lr_mult" in args: as_number("lr_mult", args["lr_mult"], 0, exclusive_minimum=True)
-        args = {**args, "wd": args.get("kwargs", {}).get("wd")}  # a copy: fine_tune passes wd on in **kwargs
     elif method == "lr_find":
         start = as_number("start_lr", args.get("start_lr", 1e-7), 0, exclusive_minimum=True)
         end = as_number("end_lr", args.get("end_lr", 10), 0, exclusive_minimum=True)

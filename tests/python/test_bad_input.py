@@ -205,6 +205,8 @@ CASES = [
          r"learn\.lr \(Learner's lr\) must be finite and > 0", r"1e-5 to 1e-2"),
     case("wd-negative", lambda c: c.learn.fit_one_cycle(1, 1e-3, wd=-0.1), ValueError, r"wd must be a finite number >= 0",
          r">= 0"),
+    case("fine-tune-wd", lambda c: c.learn.fine_tune(1, wd=float("nan")), ValueError, r"fine_tune\(\): wd .* not nan",
+         r">= 0"),
     case("fine-tune-zero", lambda c: c.learn.fine_tune(0), ValueError, r"fine_tune\(\): epochs .* not 0", r">= 1"),
     case("fine-tune-slice", lambda c: c.learn.fine_tune(1, slice(1e-3)), TypeError,
          r"base_lr of fine_tune must be one number", r"spreads it over the parameter groups itself"),
