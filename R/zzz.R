@@ -125,8 +125,9 @@ preload_torch <- function() {
 }
 
 python_missing_error <- function(detail = NULL) {
-  where <- if (reticulate::py_available(initialize = FALSE)) {
-    sprintf("the Python in use (%s) cannot import it", reticulate::py_config()$python)
+  python <- if (reticulate::py_available(initialize = FALSE)) tryCatch(reticulate::py_config()$python, error = function(e) NULL)
+  where <- if (!is.null(python)) {
+    sprintf("the Python in use (%s) cannot import it", python)
   } else {
     "no Python with it was found"
   }

@@ -16,6 +16,9 @@ from .optim import FusedAdam  # noqa: E402  (fastai's Adam, one fused kernel per
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_save_pretrained  # noqa: E402
+from .saving import load_learner  # noqa: E402  (also makes export/save/save_encoder transactional)
+from .training import n_param_groups  # noqa: E402  (also checks the arguments of the fit methods and freeze_to)
+from .checks import InputWarning  # noqa: E402
 from .datasets import HF_load_dataset  # noqa: E402
 from .goemotions import goemotions_path, load_goemotions  # noqa: E402
 from .features import hf_hidden_states  # noqa: E402

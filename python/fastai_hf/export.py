@@ -6,6 +6,7 @@ config whose `id2label`, `label2id` and `problem_type` match the learner's data.
 """
 from pathlib import Path
 
+from .atomic import atomic_folder
 from .data.core import hf_tokenizer_of
 from .modeling.core import sync_config, wrapper_of
 
@@ -15,13 +16,15 @@ __all__ = ["hf_save_pretrained"]
 def hf_save_pretrained(learn, path, **kwargs):
     """Save the learner's model and tokenizer to `path` with `save_pretrained` (kwargs go to the
     model's). `transformers.pipeline("text-classification", model=path)` then scores texts as the
-    learner does (use `top_k=None` to get every label). Returns the path."""
+    learner does (use `top_k=None` to get every label). The folder is written whole or not at all: it
+    replaces an earlier save at `path`, never a file or a folder of other files. Returns the path."""
     model = wrapper_of(learn.model)
     tfm = hf_tokenizer_of(learn.dls)
     if model is None or tfm is None:
         raise TypeError("hf_save_pretrained needs a learner built from HF_BaseModelWrapper and an HF_TextBlock")
     sync_config(learn)
     path = Path(path)
-    model.hf_model.save_pretrained(path, **kwargs)
-    tfm.hf_tokenizer.save_pretrained(path)
+    with atomic_folder(path, replaces="config.json") as tmp:  # all or nothing; an earlier save stays until then
+        model.hf_model.save_pretrained(tmp, **kwargs)
+        tfm.hf_tokenizer.save_pretrained(tmp)
     return path

@@ -8,12 +8,14 @@ import pandas as pd
 import torch
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
+from .checks import check_learner, check_thresholds
 from .predict import label_thresholds
 
 __all__ = ["find_thresholds", "multilabel_metrics"]
 
 
 def _probs_targets(learn, dl=None):
+    check_learner(learn)
     dl = dl if dl is not None else learn.dls.valid
     with learn.no_bar():
         probs, targs = learn.get_preds(dl=dl)
@@ -31,7 +33,7 @@ def find_thresholds(learn, dl=None, grid=None, apply=False):
     Tuning and scoring on the same rows is optimistic: judge the thresholds on other data.
     """
     probs, targs = _probs_targets(learn, dl)
-    grid = np.round(np.arange(0.01, 1.0, 0.01), 2) if grid is None else np.asarray(grid, dtype=float)
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2) if grid is None else check_thresholds("grid", grid, len(np.ravel(grid)))
     pred = probs[None, :, :] >= grid[:, None, None]                      # (grid, rows, labels)
     tp = (pred & (targs[None] == 1)).sum(1)
     fp = (pred & (targs[None] == 0)).sum(1)

@@ -171,7 +171,7 @@ def test_hf_load_dataset_formats(tmp_path):
 
 
 def test_hf_load_dataset_missing_file(tmp_path):
-    with pytest.raises(ValueError, match="could not find the data"):
+    with pytest.raises(FileNotFoundError, match="could not find the data"):
         HF_load_dataset("csv", data_files=str(tmp_path / "nope.csv"), split="train")
 
 

@@ -1,6 +1,6 @@
 """What the R package calls: one entry point, `call`, and the few verbs that are more than a core call.
 
-Every R function reaches Python through `call(f, *args, write=, mode=, **kwargs)`: tables in the
+Every R function reaches Python through `call(f, *args, write=, mode=, warn=, **kwargs)`: tables in the
 arguments become DataFrames (`convert.from_r`), errors raised inside are worded for R users
 (`checks.speaking("r")`: 1-based rows, R code in the advice), what Python prints goes to the R
 console (`output.r_output`), and the result comes back through `convert.to_r`. `f` is a core function
@@ -21,14 +21,15 @@ from ..history import history_callback
 from ..interpret import confidence_df, top_losses_df
 from ..predict import label_vocab, predict_texts, predictor_of, texts_of
 from .convert import from_r, to_r
-from .output import r_output
+from .output import r_output, r_warnings
 
 __all__ = ["call", "fit", "lr_find", "summary", "predict", "get_preds", "validate", "confidence", "top_losses"]
 
 
-def call(f, *args, write=None, mode="bar", **kwargs):
-    "Call `f` for R: arguments from R, errors for R users, output to R's console, the result as R values."
-    with speaking("r"), r_output(write, mode):
+def call(f, *args, write=None, mode="bar", warn=None, **kwargs):
+    """Call `f` for R: arguments from R, errors for R users, output to R's console, warnings for the user
+    to `warn` (R shows them as R warnings), the result as R values."""
+    with speaking("r"), r_output(write, mode), r_warnings(warn):
         return to_r(f(*from_r(list(args)), **from_r(kwargs)))
 
 
