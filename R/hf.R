@@ -226,7 +226,7 @@ r_versions <- function() {
 #' write.csv(data.frame(text = c("good", "bad"), label = 1:0), csv, row.names = FALSE)
 #' HF_load_dataset("csv", data_files = csv, split = "train")
 HF_load_dataset <- function(path, name, split, data_files, ...) {
-  files_arg <- function(x, name, call) if (is.null(x)) x else as.list(path.expand(strings_arg()(x, name, call)))
+  files_arg <- function(x, name, call) if (is.null(x)) x else as.list(path.expand(unlist(strings_arg()(x, name, call))))
   args <- capture_args(list(path = string_arg(), name = string_arg(), split = string_arg(), data_files = files_arg))
   fastai_call("HF_load_dataset", args)
 }

@@ -426,7 +426,7 @@ to_fp32 <- function(learn) {
 set_seed <- function(seed, reproducible) {
   args <- capture_args(list(seed = int_arg(), reproducible = flag_arg()))
   set.seed(seed)
-  fastai_call("set_seed", args)
+  fastai_call("set_seed", unname_first(args))  # fastai's set_seed(s, reproducible)
   invisible(seed)
 }
 
