@@ -646,6 +646,9 @@ def _rebuild_classification(folder, spec, df=None, dls=None, valid_pct=0.2, vali
         else:
             if not isinstance(df, pd.DataFrame):
                 raise TypeError(f"df must be a data frame of texts and labels, not {type(df).__name__}")
+            if ts.get("text_reader") is None or ts["label_layout"].get("columns") is None:
+                raise ValueError("the saved learner read its texts or labels with a function, not from named columns, so "
+                                 "the folder cannot say how to read df; build DataLoaders and pass them as dls")
             splitter = ColSplitter(valid_col) if valid_col is not None else RandomSplitter(valid_pct, seed=seed)
             dls = DataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=splitter).dataloaders(df, **sizes)
     return build_learner(dls, hf_model, spec["learner"], **learner_kwargs)

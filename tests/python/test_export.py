@@ -308,3 +308,34 @@ def test_loading_a_plain_folder_or_nothing_says_what_is_missing(tiny_path, tmp_p
         hf_load_learner(tiny_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         hf_load_learner(tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------------ other label layouts
+def _layout_learner(path, df, layout):
+    "A learner (untrained) on labels joined by ';' in one column, or on integer class ids."
+    from fastai_hf import (BCEWithLogitsLossFlat, CategoryBlock, ColReader, CrossEntropyLossFlat, DataBlock,
+                           HF_BaseModelCallback, HF_BaseModelWrapper, HF_TextBlock, Learner, MultiCategoryBlock,
+                           RandomSplitter, hf_splitter)
+    from helpers import hf_objects
+    hf_arch, _, tok, model = hf_objects(path, len(EKMAN))
+    if layout == "delimited":
+        y, get_y, loss = MultiCategoryBlock(vocab=EKMAN), ColReader("labels", label_delim=";"), BCEWithLogitsLossFlat()
+    else:
+        df["label"] = df["label"].map(EKMAN.index)
+        y, get_y, loss = CategoryBlock(vocab=list(range(7))), ColReader("label"), CrossEntropyLossFlat()
+    dls = DataBlock(blocks=[HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=tok), y], get_x=ColReader("text"), get_y=get_y,
+                    splitter=RandomSplitter(seed=0)).dataloaders(df, bs=16)
+    return Learner(dls, HF_BaseModelWrapper(model), loss_func=loss, cbs=HF_BaseModelCallback(), splitter=hf_splitter)
+
+
+@pytest.mark.parametrize("layout,fixture", [("delimited", "ekman_df"), ("integer", "ekman_single_df")])
+def test_other_label_layouts_round_trip_and_load_new_data(layout, fixture, tiny_path, request, tmp_path):
+    df = request.getfixturevalue(fixture)
+    learn = _layout_learner(tiny_path, df.copy(), layout)
+    loaded = hf_load_learner(hf_save_pretrained(learn, tmp_path / "m"))
+    before, after = learn.hf_predict(TEXTS), loaded.hf_predict(TEXTS)
+    np.testing.assert_array_equal(before.drop(columns="predicted").to_numpy(), after.drop(columns="predicted").to_numpy())
+    assert before["predicted"].tolist() == after["predicted"].tolist()
+    assert list(loaded.dls.vocab) == list(learn.dls.vocab)  # integer labels stay integers
+    again = hf_load_learner(tmp_path / "m", df=learn.dls.train.items.iloc[:40])  # the same layout as the training data
+    assert len(again.dls.train_ds) == 32 and again.dls.one_batch()[1].shape[0] == 16
