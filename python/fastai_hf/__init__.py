@@ -20,7 +20,7 @@ from .card import model_card  # noqa: E402
 from .datasets import HF_load_dataset  # noqa: E402
 from .goemotions import goemotions_path, load_goemotions  # noqa: E402
 from .features import hf_hidden_states  # noqa: E402
-from .history import HistoryCallback, history_df, run_record, run_record_df  # noqa: E402
+from .history import HistoryCallback, history_df, loss_curve, run_record, run_record_df  # noqa: E402
 from .interpret import (confidence_df, confusion_matrix_df, interpretation, plot_confusion_matrix,  # noqa: E402
                         top_losses_df)
 from .show import show_batch_df, show_results_df  # noqa: E402

@@ -205,8 +205,10 @@ def _files_section(spec):
 
 def model_card(spec, name="model", card_data=None):
     """The model card (README.md) for a folder: YAML metadata, then labels and thresholds, usage,
-    training, evaluation, versions and files, all read from the fastai_hf.json `spec`."""
-    from .export import _FAMILIES
+    training, evaluation, versions and files, all read from the fastai_hf.json `spec`; give a
+    Learner instead to preview the card `hf_save_pretrained` would write for it (without files)."""
+    from .export import _FAMILIES, export_spec
+    if not isinstance(spec, dict): spec = export_spec(spec)
     meta = card_metadata(spec, card_data)
     family = _FAMILIES.get(spec.get("task"))
     ts = spec.get("task_settings") or {}

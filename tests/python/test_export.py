@@ -339,3 +339,9 @@ def test_other_label_layouts_round_trip_and_load_new_data(layout, fixture, tiny_
     assert list(loaded.dls.vocab) == list(learn.dls.vocab)  # integer labels stay integers
     again = hf_load_learner(tmp_path / "m", df=learn.dls.train.items.iloc[:40])  # the same layout as the training data
     assert len(again.dls.train_ds) == 32 and again.dls.one_batch()[1].shape[0] == 16
+
+
+def test_model_card_previews_a_learners_card(multi_learn):
+    from fastai_hf import model_card
+    card = model_card(multi_learn, name="preview")
+    assert card.startswith("---\n") and "# preview" in card and "| joy | 0.5 |" in card
