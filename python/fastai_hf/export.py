@@ -114,6 +114,14 @@ def _json(value, what):
     raise TypeError(f"cannot save {what}: {show(value)} is not a number, string, list or dict")
 
 
+def _finite(value):
+    "NaN and infinities as None (null): strict JSON, which R's jsonlite and the Hub read too."
+    if isinstance(value, float) and not np.isfinite(value): return None
+    if isinstance(value, dict): return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)): return [_finite(v) for v in value]
+    return value
+
+
 def _sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -410,7 +418,7 @@ def hf_save_pretrained(learn, path, card=True, card_data=None, versions=None, **
                          + advice("safe_serialization=False", "safe_serialization = FALSE"))
     if card_data is not None and not isinstance(card_data, dict):
         raise TypeError(f"card_data must be a dict of model card metadata, not {show(card_data)}")
-    spec = export_spec(learn, versions)
+    spec = _finite(export_spec(learn, versions))
     path = Path(path)
     with atomic_folder(path) as tmp:
         hf_model.save_pretrained(tmp, **kwargs)
@@ -423,7 +431,7 @@ def hf_save_pretrained(learn, path, card=True, card_data=None, versions=None, **
         spec["files"] = {p.relative_to(tmp).as_posix(): {"sha256": _sha256(p), "bytes": p.stat().st_size}
                          for p in files}
         spec["spec_sha256"] = _spec_digest(spec)
-        (tmp / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+        (tmp / SPEC_FILE).write_text(json.dumps(spec, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         if card: (tmp / CARD_FILE).write_text(model_card(spec, name=path.name, card_data=card_data), encoding="utf-8")
     return path
 
