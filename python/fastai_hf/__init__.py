@@ -15,14 +15,15 @@ from .modeling import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter  # 
 from .optim import FusedAdam  # noqa: E402  (fastai's Adam, one fused kernel per step)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
-from .export import hf_save_pretrained  # noqa: E402
+from .export import hf_load_learner, hf_save_pretrained, register_export  # noqa: E402  (no-pickle folders)
+from .card import model_card  # noqa: E402
 from .saving import load_learner  # noqa: E402  (also makes export/save/save_encoder transactional)
 from .training import n_param_groups  # noqa: E402  (also checks the arguments of the fit methods and freeze_to)
 from .checks import InputWarning  # noqa: E402
 from .datasets import HF_load_dataset  # noqa: E402
 from .goemotions import goemotions_path, load_goemotions  # noqa: E402
 from .features import hf_hidden_states  # noqa: E402
-from .history import HistoryCallback, history_df  # noqa: E402
+from .history import HistoryCallback, history_df, loss_curve, run_record, run_record_df  # noqa: E402
 from .interpret import (confidence_df, confusion_matrix_df, interpretation, plot_confusion_matrix,  # noqa: E402
                         top_losses_df)
 from .show import show_batch_df, show_results_df  # noqa: E402

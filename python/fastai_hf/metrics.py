@@ -9,6 +9,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from .checks import check_learner, check_thresholds
+from .history import history_callback
 from .predict import label_thresholds
 
 __all__ = ["find_thresholds", "multilabel_metrics"]
@@ -29,8 +30,10 @@ def find_thresholds(learn, dl=None, grid=None, apply=False):
     """Per-label probability thresholds that maximise each label's F1 on `dl` (default: validation).
 
     Returns a DataFrame (label, threshold, f1, support). Labels with no positive example keep 0.5.
-    `apply=True` also sets `learn.loss_func.thresh` to these thresholds, so `predict` uses them.
-    Tuning and scoring on the same rows is optimistic: judge the thresholds on other data.
+    `apply=True` also sets `learn.loss_func.thresh` to these thresholds, so `predict` uses them, and
+    records the tuning (split, rows, F1) in the learner's `run_record`, which `hf_save_pretrained`
+    writes into the model card. Tuning and scoring on the same rows is optimistic: judge the
+    thresholds on other data.
     """
     probs, targs = _probs_targets(learn, dl)
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2) if grid is None else check_thresholds("grid", grid, len(np.ravel(grid)))
@@ -44,8 +47,20 @@ def find_thresholds(learn, dl=None, grid=None, apply=False):
     thresholds = np.where(support > 0, grid[best], 0.5)
     out = pd.DataFrame({"label": [str(v) for v in learn.dls.vocab], "threshold": thresholds,
                         "f1": np.where(support > 0, f1[best, np.arange(f1.shape[1])], 0.0), "support": support})
-    if apply: learn.loss_func.thresh = torch.tensor(thresholds, dtype=torch.float32)
+    if apply:
+        learn.loss_func.thresh = torch.tensor(thresholds, dtype=torch.float32)
+        history_callback(learn).thresholds = {
+            "split": _split_name(learn, dl), "n_rows": int(len(targs)), "labels": out["label"].tolist(),
+            "thresholds": [float(t) for t in learn.loss_func.thresh], "f1": out["f1"].astype(float).tolist(),
+            "support": out["support"].astype(int).tolist()}
     return out
+
+
+def _split_name(learn, dl):
+    "Which rows a DataLoader holds: 'valid', 'train', or 'other' (a DataLoader the user built)."
+    if dl is None or dl is learn.dls.valid: return "valid"
+    if dl is learn.dls.train: return "train"
+    return "other"
 
 
 def multilabel_metrics(learn, dl=None, thresh=None):

@@ -62,12 +62,14 @@ def hf_objects(path, num_labels):
     return get_hf_objects(path, task=HF_TASKS_AUTO.SequenceClassification, config=config)
 
 
-def make_learner(path, df, multi=True, bs=16, seed=0, opt_func=Adam, num_labels=len(EKMAN), **learner_kwargs):
+def make_learner(path, df, multi=True, bs=16, seed=0, opt_func=Adam, num_labels=len(EKMAN), max_length=None,
+                 **learner_kwargs):
     "The R vignette's flow, in Python: multi-label on the one-hot columns, or single-label on `label`."
     set_seed(seed)
     hf_arch, _, hf_tokenizer, hf_model = hf_objects(path, num_labels)
     y_block = MultiCategoryBlock(encoded=True, vocab=EKMAN) if multi else CategoryBlock(vocab=EKMAN)
-    dblock = DataBlock(blocks=[HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=hf_tokenizer), y_block],
+    text_block = HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=hf_tokenizer, max_length=max_length)
+    dblock = DataBlock(blocks=[text_block, y_block],
                        get_x=ColReader("text"), get_y=ColReader(EKMAN if multi else "label"),
                        splitter=RandomSplitter(seed=seed))
     dls = dblock.dataloaders(df, bs=bs)
