@@ -2,6 +2,7 @@
 
 `from fastai_hf import *` gives fastai's text API (`fastai.text.all`) plus the HF_* layer.
 """
+from . import _torchvision  # noqa: F401  (first: hides a broken torchvision before transformers imports it)
 import os as _os
 
 _os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # batches are tokenized in the main process
