@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 import transformers
 from fastai.data.block import CategoryBlock, MultiCategoryBlock
+from fastai.data.block import DataBlock as _UncheckedDataBlock
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import (ColReader, ColSplitter, EncodedMultiCategorize, MultiCategorize,
                                     RandomSplitter)
@@ -649,7 +650,8 @@ def _rebuild_classification(folder, spec, df=None, dls=None, valid_pct=0.2, vali
         blocks, get_x, get_y = _classification_block(spec, hf_tokenizer)
         sizes = {"bs": bs or inputs.get("bs") or 64, "val_bs": inputs.get("val_bs") if bs is None else bs}
         if df is None:
-            dblock = DataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=lambda items: ([0], [0]))
+            # one placeholder row sets the pipeline up; it is no user data, so fastai's own DataBlock (unchecked)
+            dblock = _UncheckedDataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=lambda items: ([0], [0]))
             dls = dblock.dataloaders(_placeholder(get_x, get_y, ts["label_layout"], ts["vocab"]), **sizes).new_empty()
         else:
             if not isinstance(df, pd.DataFrame):
