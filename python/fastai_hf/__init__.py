@@ -16,8 +16,7 @@ from .modeling import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter  # 
 from .optim import FusedAdam  # noqa: E402  (fastai's Adam, one fused kernel per step)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
-from .export import hf_load_learner, hf_save_pretrained, register_export  # noqa: E402  (no-pickle folders)
-from .card import model_card  # noqa: E402
+from .export import hf_load_learner, hf_save_pretrained, model_card, register_export  # noqa: E402  (no-pickle folders)
 from .saving import load_learner  # noqa: E402  (also makes export/save/save_encoder transactional)
 from .training import n_param_groups  # noqa: E402  (also checks the arguments of the fit methods and freeze_to)
 from .checks import InputWarning  # noqa: E402
@@ -31,4 +30,4 @@ from .show import show_batch_df, show_results_df  # noqa: E402
 from .ulmfit import (awd_lstm_config, language_model_learner, lm_predict, numericalize_tokens,  # noqa: E402
                      proc_rules, spec_tokens, text_classifier_learner, text_tokens, text_vocab)
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
