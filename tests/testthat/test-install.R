@@ -21,7 +21,8 @@ test_that("the installed package carries the Python core, and install_fastai() t
   expect_true(startsWith(core, normalizePath(find.package("fastai"))))
   expect_true(any(grepl("^name *= *\"fastai-hf\"", readLines(file.path(core, "pyproject.toml")))))
   modules <- list.files(file.path(core, "python", "fastai_hf"), "\\.py$")
-  expect_true(all(c("__init__.py", "_torchvision.py", "bridge.py", "testing.py") %in% modules))
+  expect_true(all(c("__init__.py", "_torchvision.py", "checks.py", "testing.py") %in% modules))
+  expect_true(file.exists(file.path(core, "python", "fastai_hf", "r", "verbs.py")))
   # from anywhere, even inside another checkout: the copy that matches this R code
   expect_identical(fastai:::core_source(), core)
   expect_identical(fastai:::core_source("/src/fastai_hf"), "/src/fastai_hf")
