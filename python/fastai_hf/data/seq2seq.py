@@ -31,6 +31,7 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import display_df
 from fasttransform import Transform
 
+from .. import checks
 from ..checks import advice, as_int, check_text_column, show
 from .core import HF_BeforeBatchTransform, HF_TextDL, HF_TextInput, is_tokenizer
 
@@ -38,6 +39,9 @@ __all__ = ["HF_Seq2SeqBeforeBatchTransform", "HF_Seq2SeqBlock", "HF_Seq2SeqTarge
            "HF_TargetTextDL", "HF_Text2TextBlock", "IGNORE_INDEX", "decoder_start_id"]
 
 IGNORE_INDEX = -100  # what transformers' and fastai's cross-entropy losses skip
+# A warning about the user's data: checks.InputWarning where it exists (the R package shows those as R
+# warnings), else a plain UserWarning (its base class).
+_DataWarning = getattr(checks, "InputWarning", UserWarning)
 
 
 def _missing(o):
@@ -134,7 +138,7 @@ class HF_Seq2SeqBeforeBatchTransform(HF_BeforeBatchTransform):
                     self._warned = True
                     warnings.warn(f"target texts longer than max_target_length={limit} tokens are truncated, e.g. "
                                   f"{show(_shorten(targets[long[0]]))}; the model learns the cut targets. Raise "
-                                  "max_target_length to keep them whole", UserWarning, stacklevel=2)
+                                  "max_target_length to keep them whole", _DataWarning, stacklevel=2)
         if self.start_id is not None:
             ids = [t[1:] if len(t) > 1 and t[0] == self.start_id else t for t in ids]
         return ids
