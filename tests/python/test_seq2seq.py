@@ -287,6 +287,12 @@ def test_blurr_generate_and_the_predict_verb(t5_path):
     assert table["text"].tolist() == ["a text", "another text"] and table["generated"].iloc[0] == one
 
 
+def test_learner_predict_gives_the_generated_text(t5_path):
+    learn = seq2seq_learner(t5_path)
+    res = learn.predict("a text")
+    assert list(res) == ["generated"] and res["generated"]["generated"][0] == learn.blurr_generate("a text")
+
+
 def test_predict_reads_the_text_column_of_a_data_frame(t5_path):
     learn = seq2seq_learner(t5_path)
     out = hf_generate(learn, PAIRS.head(3), max_new_tokens=2)
