@@ -87,8 +87,9 @@ class HF_BaseModelCallback(Callback):
       (`hf_save_pretrained`) and `transformers.pipeline` name and score the labels as the learner does.
     - After each forward pass, keeps the model's output in `self.hf_output` and gives fastai the
       prediction (`prediction_of`: the logits).
-    - With `use_model_loss=True`, passes the targets to the model as `labels` and trains on the loss
-      the model computes itself instead of `learn.loss_func`.
+    - With `use_model_loss=True`, passes the targets to the model as `labels` (or as the data's
+      before-batch transform says, `model_labels`: causal-LM targets go back unshifted) and trains on
+      the loss the model computes itself instead of `learn.loss_func`.
     """
     order = -5  # before metrics, MixedPrecision and the recorder see predictions and losses
 
