@@ -8,7 +8,7 @@ import torch
 import transformers
 from fastai_hf import (ColReader, CrossEntropyLossFlat, DataBlock, HF_BaseModelCallback, HF_BaseModelWrapper, HF_LMBlock,
                        HF_Perplexity, Learner, RandomSplitter, get_hf_objects, hf_fill_mask, hf_generate,
-                       hf_save_pretrained, hf_splitter, set_seed)
+                       hf_save_pretrained, hf_splitter, load_learner, set_seed)
 from fastai_hf.data import hf_tokenizer_of
 from fastai_hf.data.lm import HF_LMBeforeBatchTransform
 from fastai_hf.r import verbs
@@ -182,6 +182,15 @@ def test_fill_mask_matches_the_fill_mask_pipeline(tiny_path, texts, tmp_path):
     two = ours[ours.text == "[MASK] is [MASK]."]
     theirs = [p for per_mask in pipe("[MASK] is [MASK].") for p in per_mask]
     assert two["sequence"].tolist() == [t["sequence"] for t in theirs] and two["mask"].tolist() == [1] * 3 + [2] * 3
+
+
+def test_language_model_learners_export_and_load(tiny_path, gpt2_path, texts, tmp_path):
+    mlm, clm = masked(tiny_path, texts), causal(gpt2_path, texts)
+    mlm.export(tmp_path / "mlm.pkl")
+    clm.export(tmp_path / "clm.pkl")
+    assert hf_fill_mask(load_learner(tmp_path / "mlm.pkl"), ["I feel [MASK]."]).equals(hf_fill_mask(mlm, ["I feel [MASK]."]))
+    assert hf_generate(load_learner(tmp_path / "clm.pkl"), ["I love"], max_new_tokens=3).equals(
+        hf_generate(clm, ["I love"], max_new_tokens=3))
 
 
 def test_fill_mask_needs_a_mask_in_each_text(tiny_path, texts):

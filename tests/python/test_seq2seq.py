@@ -8,7 +8,7 @@ import torch
 from fastai_hf import (ColReader, CrossEntropyLossFlat, DataBlock, HF_BaseModelCallback, HF_BaseModelWrapper,
                        HF_Seq2SeqBlock, HF_Seq2SeqMetricsCallback, HF_Seq2SeqTargetBlock, Learner, RandomSplitter,
                        calculate_bleu, calculate_chrf, calculate_rouge, get_hf_encoder_decoder, get_hf_objects,
-                       hf_generate, hf_save_pretrained, hf_splitter, noop, set_seed)
+                       hf_generate, hf_save_pretrained, hf_splitter, load_learner, noop, set_seed)
 from fastai_hf.checks import speaking
 from fastai_hf.data import hf_tokenizer_of
 from fastai_hf.modeling.seq2seq import generation_scores
@@ -285,6 +285,17 @@ def test_blurr_generate_and_the_predict_verb(t5_path):
     assert res["kind"] == "seq2seq"
     table = r_table(res["generated"])
     assert table["text"].tolist() == ["a text", "another text"] and table["generated"].iloc[0] == one
+
+
+def test_learner_exports_and_loads_with_the_metrics_callback(t5_path, tmp_path):
+    cb = HF_Seq2SeqMetricsCallback(text_gen_kwargs={"max_new_tokens": 3})
+    learn = seq2seq_learner(t5_path, cbs=[cb])
+    with learn.no_bar(): learn.validate()
+    ours = learn.blurr_generate("a text")
+    learn.export(tmp_path / "s2s.pkl")
+    loaded = load_learner(tmp_path / "s2s.pkl")
+    assert loaded.blurr_generate("a text") == ours
+    assert [m.name for m in loaded.metrics] == ["rouge1", "rouge2", "rougeL"]
 
 
 def test_learner_predict_gives_the_generated_text(t5_path):

@@ -250,7 +250,7 @@ class HF_Seq2SeqMetricsCallback(Callback):
             raise TypeError("HF_Seq2SeqMetricsCallback scores seq2seq learners: the data must come from HF_Seq2SeqBlock")
         _set_generation(model, self.text_gen_kwargs)
         have = {getattr(m, "name", None) for m in self.learn.metrics}
-        new = [ValueMetric(self._metric(n), n) for n in self.metric_names if n not in have]
+        new = [ValueMetric(_Score(self, n), n) for n in self.metric_names if n not in have]
         if new: self.learn.metrics = list(self.learn.metrics) + new
 
     def after_create(self): self._setup()
@@ -258,13 +258,11 @@ class HF_Seq2SeqMetricsCallback(Callback):
     def before_fit(self):
         if not any(getattr(m, "name", None) in self.metric_names for m in self.learn.metrics): self._setup()
 
-    def _metric(self, name):
-        def value():
-            if self._scores is None:
-                self._scores = generation_scores(self.preds, self.refs, self.metric_names) if self.preds else {}
-            return self._scores.get(name)
-        value.__name__ = name
-        return value
+    def score(self, name):
+        "The score `name` of the texts generated at the last validation (computed once per validation)."
+        if self._scores is None:
+            self._scores = generation_scores(self.preds, self.refs, self.metric_names) if self.preds else {}
+        return self._scores.get(name)
 
     def before_validate(self): self.preds, self.refs, self._scores = [], [], None
 
@@ -277,6 +275,12 @@ class HF_Seq2SeqMetricsCallback(Callback):
             ids = model.generate(input_ids=x["input_ids"], attention_mask=x.get("attention_mask"))
         self.preds += tfm.hf_tokenizer.batch_decode(ids.cpu(), skip_special_tokens=True)
         self.refs += tfm.decode_labels(self.yb[0].cpu())
+
+
+class _Score:
+    "A `ValueMetric`'s function: one score of the callback (a class, not a closure, so learners export)."
+    def __init__(self, cb, name): self.cb, self.__name__ = cb, name
+    def __call__(self): return self.cb.score(self.__name__)
 
 
 HF_SummarizationModelCallback = HF_Seq2SeqMetricsCallback  # the name the first R package exported
