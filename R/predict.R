@@ -16,8 +16,8 @@
 #'   ([hf_fill_mask()]).
 #' @return A seq2seq or causal-LM learner: the generated texts, as [hf_generate()] returns them (a
 #'   character vector, or `newdata` with a `generated` column). A masked-LM learner: the data frame of
-#'   [hf_fill_mask()]. A text classifier: for one text, multi-label: `list(probabilities = <1-row data frame, one column per
-#'   label>, labels = <character vector>)`; single-label: `list(label = <string>,
+#'   [hf_fill_mask()]. A text classifier: for one text, multi-label: `list(probabilities = <1-row
+#'   data frame, one column per label>, labels = <character vector>)`; single-label: `list(label = <string>,
 #'   probabilities = <1-row data frame>)`. For several texts: a data frame with one probability
 #'   column per label and `predicted` (single-label: a character column; multi-label: a list column
 #'   of character vectors).
