@@ -100,7 +100,8 @@ HF_TextBlock <- function(hf_arch = NULL, hf_config = NULL, hf_tokenizer = NULL, 
 #' `HF_BaseModelCallback()` (pass it in `cbs =`; the learner needs it) hands fastai the logits,
 #' checks the model's `num_labels` against the data, writes `id2label` / `label2id` into its config
 #' and, with `use_model_loss = TRUE`, trains on the model's own loss. `hf_splitter()` with no arguments is
-#' the parameter-group splitter for `splitter =`: embeddings | each transformer layer | head, so
+#' the parameter-group splitter for `splitter =`: embeddings | each transformer layer | head (an
+#' encoder-decoder model: embeddings | each encoder layer | each decoder layer | head), so
 #' [freeze()] trains the head and [slice()] spreads learning rates.
 #'
 #' @param hf_model The model from [get_hf_objects()].

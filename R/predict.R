@@ -1,17 +1,23 @@
 #' Predict texts with a Learner
 #'
-#' One text gives a list; several texts (a character vector or a data frame holding the column the
-#' learner was trained on) give one data frame, one row per text in the order given. Multi-label
-#' learners return the labels whose probability is at or above the threshold: `thresh` if given,
-#' else `learn$loss_func$thresh` (one number, or one per label).
+#' For a text classifier, one text gives a list; several texts (a character vector or a data frame
+#' holding the column the learner was trained on) give one data frame, one row per text in the order
+#' given. Multi-label learners return the labels whose probability is at or above the threshold:
+#' `thresh` if given, else `learn$loss_func$thresh` (one number, or one per label). Learners of
+#' other task families predict what their family does: generated texts for seq2seq and causal
+#' language models ([hf_generate()]), filled masks for masked language models ([hf_fill_mask()]).
 #'
-#' @param object A [Learner()] with [HF_TextBlock()] data.
+#' @param object A [Learner()] with [HF_TextBlock()] data (or a task family's, see above).
 #' @param newdata A string, a character vector, or a data frame of texts.
 #' @param thresh Multi-label threshold: `NULL` (the loss function's), one number or one per label.
 #' @param bs Batch size for many texts (default: the validation batch size).
-#' @param ... Further arguments of a task family's predictor (see its help page).
-#' @return For one text, multi-label: `list(probabilities = <1-row data frame, one column per
-#'   label>, labels = <character vector>)`; single-label: `list(label = <string>,
+#' @param ... Further arguments of a task family's predictor (see its help page), e.g. generation
+#'   arguments for a generating learner ([hf_generate()]) or `top_k` for a masked language model
+#'   ([hf_fill_mask()]).
+#' @return A seq2seq or causal-LM learner: the generated texts, as [hf_generate()] returns them (a
+#'   character vector, or `newdata` with a `generated` column). A masked-LM learner: the data frame of
+#'   [hf_fill_mask()]. A text classifier: for one text, multi-label: `list(probabilities = <1-row
+#'   data frame, one column per label>, labels = <character vector>)`; single-label: `list(label = <string>,
 #'   probabilities = <1-row data frame>)`. For several texts: a data frame with one probability
 #'   column per label and `predicted` (single-label: a character column; multi-label: a list column
 #'   of character vectors).
@@ -20,11 +26,18 @@
 predict.fastai.learner.Learner <- function(object, newdata, thresh = NULL, bs = NULL, ...) {
   capture_args(list(object = learner_arg(), newdata = texts_arg(frame_ok = TRUE)))
   res <- predict_texts(object, newdata, thresh, bs, ...)
-  if (!identical(res$kind, "classification")) return(res[setdiff(names(res), "kind")])  # a task family's tables
+  if (!identical(res$kind, "classification")) return(family_value(res, newdata))
   if (!(is.list(newdata) && !is.data.frame(newdata) && length(newdata) == 1L)) return(res$frame)
   probs <- res$frame[, res$labels, drop = FALSE]
   predicted <- res$frame$predicted[[1L]]
   if (res$multilabel) list(probabilities = probs, labels = predicted) else list(label = predicted, probabilities = probs)
+}
+
+# What predict() returns for a task family's learner: `predict_value_<kind>(res, newdata)` where the family
+# defines one (e.g. tasks-seq2seq.R: generated texts as a character vector), else the family's tables.
+family_value <- function(res, newdata) {
+  shape <- get0(paste0("predict_value_", res$kind), envir = asNamespace("fastai"), mode = "function", inherits = FALSE)
+  if (is.null(shape)) res[setdiff(names(res), "kind")] else shape(res, newdata)
 }
 
 #' @rdname predict.fastai.learner.Learner

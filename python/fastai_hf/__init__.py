@@ -13,6 +13,13 @@ from .hub import HF_TASKS_ALL, HF_TASKS_AUTO, AutoConfig, get_hf_objects, minilm
 from .data import (DataBlock, HF_BeforeBatchTransform, HF_TextBlock, HF_TextDL, HF_TextInput,  # noqa: E402
                    check_source)
 from .modeling import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter  # noqa: E402
+from .data import (HF_CausalLMBeforeBatchTransform, HF_LMBeforeBatchTransform, HF_LMBlock,  # noqa: E402
+                   HF_MLMBeforeBatchTransform, HF_Seq2SeqBeforeBatchTransform, HF_Seq2SeqBlock,
+                   HF_Seq2SeqTargetBlock, HF_Text2TextBlock)
+from .modeling import (HF_Perplexity, HF_Seq2SeqMetricsCallback, HF_SummarizationModelCallback,  # noqa: E402
+                       calculate_bleu, calculate_chrf, calculate_rouge, get_hf_encoder_decoder, hf_fill_mask,
+                       hf_generate)  # generation and fill-mask predictors register themselves with predict.py
+from .corpora import load_dialogsum, load_multi30k  # noqa: E402
 from .optim import FusedAdam  # noqa: E402  (fastai's Adam, one fused kernel per step)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402

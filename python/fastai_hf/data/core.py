@@ -86,12 +86,16 @@ class HF_BeforeBatchTransform(DisplayedTransform):
         return self.hf_tokenizer(list(texts), padding=False, truncation=self.truncation,
                                  max_length=self.max_length, **self.tok_kwargs)
 
+    def pad_rows(self, encoded, rows):
+        "Rows `rows` of `encode`'s output padded to their longest (or to max_length with padding='max_length')."
+        features = [{k: v[i] for k, v in encoded.items()} for i in rows]
+        return self.hf_tokenizer.pad(features, padding=self.padding, return_tensors="pt",
+                                     max_length=self.max_length if self.padding == "max_length" else None,
+                                     pad_to_multiple_of=self.tok_kwargs.get("pad_to_multiple_of"))
+
     def pad(self, encoded, rows, samples):
         "The samples of rows `rows` of `encode`'s output, padded to their longest: same as `encodes`."
-        features = [{k: v[i] for k, v in encoded.items()} for i in rows]
-        enc = self.hf_tokenizer.pad(features, padding=self.padding, max_length=self.max_length, return_tensors="pt",
-                                    pad_to_multiple_of=self.tok_kwargs.get("pad_to_multiple_of"))
-        return self.as_samples(enc, samples)
+        return self.as_samples(self.pad_rows(encoded, rows), samples)
 
     @staticmethod
     def as_samples(enc, samples):
@@ -102,6 +106,12 @@ class HF_BeforeBatchTransform(DisplayedTransform):
     def decode_texts(self, input_ids):
         "Texts back from a batch of token ids (padding and special tokens dropped)."
         return self.hf_tokenizer.batch_decode(input_ids, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+
+    def model_labels(self, yb):
+        """What the model gets as its targets when it computes its own loss (`use_model_loss=True`): keyword
+        arguments from the batch's targets `yb`, here `labels=yb[0]`. A task family whose targets differ
+        from the model's convention (e.g. shifted causal-LM labels) overrides it."""
+        return {"labels": yb[0]}
 
 
 def hf_tokenizer_of(dl_or_dls):

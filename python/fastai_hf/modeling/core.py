@@ -12,7 +12,7 @@ from fastai.torch_core import params
 from torch import nn
 
 from ..checks import show
-from ..data.core import target_kind
+from ..data.core import hf_tokenizer_of, target_kind
 
 __all__ = ["HF_BaseModelWrapper", "HF_BaseModelCallback", "hf_splitter", "sync_config", "wrapper_of",
            "prediction_of", "problem_type"]
@@ -87,8 +87,9 @@ class HF_BaseModelCallback(Callback):
       (`hf_save_pretrained`) and `transformers.pipeline` name and score the labels as the learner does.
     - After each forward pass, keeps the model's output in `self.hf_output` and gives fastai the
       prediction (`prediction_of`: the logits).
-    - With `use_model_loss=True`, passes the targets to the model as `labels` and trains on the loss
-      the model computes itself instead of `learn.loss_func`.
+    - With `use_model_loss=True`, passes the targets to the model as `labels` (or as the data's
+      before-batch transform says, `model_labels`: causal-LM targets go back unshifted) and trains on
+      the loss the model computes itself instead of `learn.loss_func`.
     """
     order = -5  # before metrics, MixedPrecision and the recorder see predictions and losses
 
@@ -99,7 +100,9 @@ class HF_BaseModelCallback(Callback):
 
     def before_batch(self):
         if self.use_model_loss and self.training and len(self.yb):
-            self.learn.xb = ({**self.xb[0], "labels": self.yb[0]}, *self.xb[1:])
+            tfm = hf_tokenizer_of(self.dls)  # the data family says how its targets become the model's labels
+            labels = tfm.model_labels(self.yb) if tfm is not None else {"labels": self.yb[0]}
+            self.learn.xb = ({**self.xb[0], **labels}, *self.xb[1:])
 
     def after_pred(self):
         self.hf_output = self.pred
@@ -115,27 +118,46 @@ class HF_BaseModelCallback(Callback):
 
 
 def _layer_list(base):
-    "The longest nn.ModuleList inside the base model: its transformer layers (bert.encoder.layer, ...)."
+    """The longest nn.ModuleList inside the base model that is not itself inside such a list: its
+    transformer layers (bert.encoder.layer, t5's block rather than a block's sublayers, ...)."""
     lists = [m for m in base.modules() if isinstance(m, nn.ModuleList) and len(m) > 1]
+    nested = {id(inner) for outer in lists for inner in outer.modules() if inner is not outer}
+    lists = [m for m in lists if id(m) not in nested]
     return max(lists, key=len) if lists else None
+
+
+def _encoder_decoder_groups(model, take):
+    """Parameter groups of an encoder-decoder model (T5, BART, bert2bert, ...): embeddings and the rest of
+    the body | each encoder layer | each decoder layer | head (the LM head and anything outside the
+    encoder and decoder stacks). Embeddings are claimed first, so a head tied to them stays with them."""
+    enc, dec = model.get_encoder(), model.get_decoder()
+    emb = []
+    for m in (model, dec):
+        get = getattr(m, "get_input_embeddings", None)
+        e = get() if get is not None else None
+        if isinstance(e, nn.Module): emb += take(params(e))
+    layers = [take(params(l)) for stack in (_layer_list(enc), _layer_list(dec)) if stack is not None for l in stack]
+    inside = {id(p) for p in params(enc)} | {id(p) for p in params(getattr(dec, "base_model", dec))}
+    head = take([p for p in params(model) if id(p) not in inside])  # LM head, a decoder's own head (bert2bert)
+    body = emb + take(params(model))
+    return [body, *layers, head]
 
 
 def hf_splitter(m):
     """Parameter groups: embeddings | one group per transformer layer | head.
 
-    Works on any model with a `base_model` (bert, roberta, distilbert, deberta, electra, ...):
+    Works on any model with a `base_model` (bert, roberta, distilbert, deberta, electra, gpt2, ...):
     the layers are the base model's longest ModuleList; the head is everything outside the base
-    model plus its pooler; the rest (embeddings, shared relative-position tables) comes first. A
-    model without such a list falls back to body | head. So `freeze()` trains the head,
-    `freeze_to(-2)` adds the last layer, and `slice(lo, hi)` spreads rates from embeddings to head.
+    model plus its pooler; the rest (embeddings, shared relative-position tables) comes first. An
+    encoder-decoder model (T5, BART, an `EncoderDecoderModel`) gets embeddings | encoder layers |
+    decoder layers | head. A model without such a list falls back to body | head. So `freeze()`
+    trains the head, `freeze_to(-2)` adds the last layer, and `slice(lo, hi)` spreads rates from
+    embeddings to head.
     """
     model = m.hf_model if isinstance(m, HF_BaseModelWrapper) else m
     if not isinstance(model, nn.Module):
         raise TypeError(f"hf_splitter splits a model's parameters; it got {show(type(model).__name__)}. Pass it "
                         "uncalled, as splitter=hf_splitter")
-    base = getattr(model, "base_model", model)
-    layers = _layer_list(base)
-    pooler = getattr(base, "pooler", None)
     seen = set()
 
     def take(ps):
@@ -143,6 +165,12 @@ def hf_splitter(m):
         seen.update(id(p) for p in out)
         return out
 
+    config = getattr(model, "config", None)
+    if getattr(config, "is_encoder_decoder", False) and hasattr(model, "get_encoder") and hasattr(model, "get_decoder"):
+        return [g for g in _encoder_decoder_groups(model, take) if g]
+    base = getattr(model, "base_model", model)
+    layers = _layer_list(base)
+    pooler = getattr(base, "pooler", None)
     layer_groups = [take(params(layer)) for layer in layers] if layers is not None else []
     head = take(params(pooler)) if isinstance(pooler, nn.Module) else []
     base_ids = {id(p) for p in params(base)}
