@@ -5,7 +5,12 @@
 #' learners return the labels whose probability is at or above the threshold: `thresh` if given,
 #' else `learn$loss_func$thresh` (one number, or one per label).
 #'
-#' @param object A [Learner()] with [HF_TextBlock()] data.
+#' Learners of other task families predict what [predict_tokens()] (token classification: a list
+#' of the `words` and `entities` data frames; `newdata` may also be a list of word vectors) and
+#' [predict_qa()] (question answering: a data frame of answers; `newdata` a data frame of
+#' questions and contexts) return.
+#'
+#' @param object A [Learner()] with [HF_TextBlock()] data (or a task family's, see above).
 #' @param newdata A string, a character vector, or a data frame of texts.
 #' @param thresh Multi-label threshold: `NULL` (the loss function's), one number or one per label.
 #' @param bs Batch size for many texts (default: the validation batch size).
@@ -18,9 +23,12 @@
 #' @method predict fastai.learner.Learner
 #' @export
 predict.fastai.learner.Learner <- function(object, newdata, thresh = NULL, bs = NULL, ...) {
-  capture_args(list(object = learner_arg(), newdata = texts_arg(frame_ok = TRUE)))
+  capture_args(list(object = learner_arg(), newdata = words_input_arg()))
   res <- predict_texts(object, newdata, thresh, bs, ...)
-  if (!identical(res$kind, "classification")) return(res[setdiff(names(res), "kind")])  # a task family's tables
+  if (!identical(res$kind, "classification")) {  # a task family's tables: one data frame, or a list of them
+    tables <- res[setdiff(names(res), "kind")]
+    return(if (length(tables) == 1L) tables[[1L]] else tables)
+  }
   if (!(is.list(newdata) && !is.data.frame(newdata) && length(newdata) == 1L)) return(res$frame)
   probs <- res$frame[, res$labels, drop = FALSE]
   predicted <- res$frame$predicted[[1L]]

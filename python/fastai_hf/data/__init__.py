@@ -2,3 +2,6 @@
 from .core import (DataBlock, HF_BeforeBatchTransform, HF_TextDL, HF_TextInput, check_source, hf_tokenizer_of,
                    is_tokenizer, target_kind, text_columns)
 from .classification import HF_TextBlock
+from .tokens import (HF_TokenCategorize, HF_TokenCategoryBlock, HF_TokenClassBatchTransform,
+                     HF_TokenClassBeforeBatchTransform, HF_TokenClassBlock, HF_TokenClassDL, HF_TokenClassInput,
+                     HF_TokenTensorCategory, align_word_labels, tag_vocab, words_from_long)
