@@ -27,6 +27,7 @@ from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_save_pretrained  # noqa: E402
 from .datasets import HF_load_dataset  # noqa: E402
 from .goemotions import goemotions_path, load_goemotions  # noqa: E402
+from .tasks_data import conll2003_labels, load_conll2003, load_squad  # noqa: E402
 from .features import hf_hidden_states  # noqa: E402
 from .history import HistoryCallback, history_df  # noqa: E402
 from .interpret import (confidence_df, confusion_matrix_df, interpretation, plot_confusion_matrix,  # noqa: E402
