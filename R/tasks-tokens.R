@@ -199,3 +199,35 @@ predict_tokens <- function(learn, newdata, sentence, word, bs) {
   res <- fastai_call("predict", list(learn, newdata, bs = args$bs), verb = TRUE)
   res[c("words", "entities")]
 }
+
+#' The local CoNLL-2003 and SQuAD data
+#'
+#' `load_conll2003()`: one split of CoNLL-2003 English NER (`"train"`: 14,041 sentences, `"valid"`:
+#' 3,250, `"test"`: 3,453), a data frame with list columns `tokens` (words) and `tags` (BIO tags of
+#' PER, ORG, LOC, MISC); `conll2003_labels()` its 9 tags in the usual order. `load_squad()`: one split
+#' of the project's SQuAD v1.1 sample (`"train"`: 7,000 questions, `"valid"` and `"test"`: 1,000
+#' each, split by article), columns `id`, `title`, `context`, `question`, `answer_text` and
+#' `answer_start` (the answer's character offset in `context`, from 0 as in SQuAD). The folders are
+#' found through `CONLL2003_DIR` / `SQUAD_DIR`, beside `GOEMOTIONS_DIR`, or as the project's
+#' `../shared/data`; each has a README with the source and license.
+#'
+#' @param split `"train"`, `"valid"` or `"test"`.
+#' @param n_rows Keep the first `n_rows` rows (`NULL`: all).
+#' @return A data frame; `conll2003_labels()` a character vector.
+#' @export
+#' @examplesIf fastai_available()
+#' head(load_conll2003("valid", n_rows = 3))
+#' conll2003_labels()
+load_conll2003 <- function(split, n_rows) {
+  lists_as_character(fastai_call("load_conll2003", capture_args(list(split = string_arg(), n_rows = count_arg()))))
+}
+
+#' @rdname load_conll2003
+#' @export
+conll2003_labels <- function() as.character(unlist(fastai_call("conll2003_labels")))
+
+#' @rdname load_conll2003
+#' @export
+load_squad <- function(split, n_rows) {
+  fastai_call("load_squad", capture_args(list(split = string_arg(), n_rows = count_arg())))
+}
