@@ -174,12 +174,16 @@ entity_report <- function(learn, data, bs) {
 #' @param learn A [Learner()] trained on [HF_TokenClassBlock()] data.
 #' @param newdata Texts, word lists or a data frame (see above).
 #' @param sentence,word With one-row-per-word `newdata`: its sentence id and word columns.
+#' @param aggregation How entities are formed: `"first"` (the default: from the word tags, each
+#'   word taking its first piece's tag, the rule the model was trained with, and
+#'   `transformers.pipeline("token-classification", aggregation_strategy = "first")`'s) or
+#'   `"simple"` (from the word pieces, each with its own tag, as the pipeline's `"simple"` strategy).
 #' @param bs Batch size (default: the validation batch size).
 #' @return A list of two data frames. `words`: one row per word, `sentence` (the position of the
 #'   input, from 1), `word`, `start`, `end` (its characters in the text, or in the words joined by
 #'   single spaces: `substr(text, start, end)`), `tag` and `probability`. `entities`: one row per
 #'   entity, `sentence`, `entity` (its type), `text`, `start`, `end` and `score` (the mean
-#'   probability of its words).
+#'   probability of its words, or pieces).
 #' @export
 #' @examplesIf fastai_available()
 #' \dontrun{
@@ -187,16 +191,17 @@ entity_report <- function(learn, data, bs) {
 #' res$entities
 #' predict_tokens(learn, list(c("Peter", "Blackburn")))$words
 #' }
-predict_tokens <- function(learn, newdata, sentence, word, bs) {
+predict_tokens <- function(learn, newdata, sentence, word, aggregation, bs) {
   args <- capture_args(list(learn = learner_arg(), newdata = words_input_arg(), sentence = string_arg(),
-                            word = string_arg(), bs = count_arg()))
+                            word = string_arg(), aggregation = choice_arg(c("first", "simple")), bs = count_arg()))
   if (!is.null(args$sentence) || !is.null(args$word)) {
     if (is.null(args$sentence) || is.null(args$word) || !is.data.frame(newdata)) {
       abort_input("give both sentence and word (column names) with a one-row-per-word data frame as newdata")
     }
     newdata <- words_from_long(newdata, sentence = args$sentence, word = args$word, tag = NULL)
   }
-  res <- fastai_call("predict", list(learn, newdata, bs = args$bs), verb = TRUE)
+  res <- fastai_call("predict", c(list(learn, newdata), args[intersect(names(args), c("aggregation", "bs"))]),
+                     verb = TRUE)
   res[c("words", "entities")]
 }
 

@@ -119,7 +119,7 @@ def test_training_batches_hold_one_label_per_word(tagger):
     for xb, yb in list(tagger.dls.train)[:3]:
         assert yb.shape == xb["input_ids"].shape
         n_words = (yb != -100).sum(1).tolist()
-        assert sorted(n_words) == sorted(n_words) and all(n in {9, 2, 8} for n in n_words)
+        assert all(n in {9, 2, 8} for n in n_words)  # every word of each of the four sentences, once
         assert ((yb == -100) | (xb["attention_mask"] == 1)).all()  # padding is never labelled
 
 
@@ -338,25 +338,45 @@ def _pipeline_entities(pipe, text):
     return [(e["entity_group"], e["start"], e["end"], round(float(e["score"]), 4)) for e in pipe(text)]
 
 
-def _our_entities(learn, text):
-    ents = predict_tokens(learn, [text])["entities"]
+def _our_entities(learn, text, aggregation="first"):
+    ents = predict_tokens(learn, [text], aggregation=aggregation)["entities"]
     return [(e.entity, int(e.start), int(e.end), round(float(e.score), 4)) for e in ents.itertuples()]
+
+
+TEXTS = ["Peter Blackburn met Washingtonians in Brussels.", "BRUSSELS 1996-08-22", "EU rejects German call.",
+         "The European Commission, in Brussels, said so."]
 
 
 def test_hf_save_pretrained_finds_the_same_entities_in_a_pipeline(tagger, tmp_path):
     path = hf_save_pretrained(tagger, tmp_path / "ner")
     config = json.loads((path / "config.json").read_text())
     assert config["id2label"] == {str(i): t for i, t in enumerate(TAGS)} and config["label2id"]["B-PER"] == 7
-    # Words of one piece: each piece is a word, so the pipeline's "simple" grouping (each piece's own tag)
-    # and the learner's (each word's first piece) see the same tags.
-    simple = pipeline("token-classification", model=str(path), aggregation_strategy="simple", device="cpu")
-    for text in ["Peter met the European Commission in Brussels.", "EU rejects German call to boycott British lamb."]:
-        assert all(len(simple.tokenizer.tokenize(w)) == 1 for w in text.replace(".", " .").split())
-        assert _pipeline_entities(simple, text) == _our_entities(tagger, text)
-    # Words of several pieces: the "first" strategy is the learner's rule (a word takes its first piece's tag).
+    # "first": a word takes its first piece's tag, the learner's rule (its default)
     first = pipeline("token-classification", model=str(path), aggregation_strategy="first", device="cpu")
-    for text in ["Peter Blackburn met Washingtonians in Brussels.", "BRUSSELS 1996-08-22"]:
+    for text in TEXTS:
         assert _pipeline_entities(first, text) == _our_entities(tagger, text)
+    # "simple": each piece keeps its own tag; predict_tokens(aggregation="simple") groups them the same way
+    simple = pipeline("token-classification", model=str(path), aggregation_strategy="simple", device="cpu")
+    for text in TEXTS:
+        assert _pipeline_entities(simple, text) == _our_entities(tagger, text, "simple")
+
+
+def test_simple_and_first_agree_on_words_of_one_piece(tagger):
+    text = "Peter met the European Commission in Brussels."
+    tok = tagger.dls.train.hf_before_batch.hf_tokenizer
+    assert all(len(tok.tokenize(w)) == 1 for w in text.replace(".", " .").split())
+    assert _our_entities(tagger, text, "simple") == _our_entities(tagger, text, "first")
+
+
+def test_simple_entities_group_pieces_as_the_pipeline_does():
+    from fastai_hf.modeling.tokens import simple_entities
+    text = "Washingtonians met Peter Blackburn"
+    pieces = [(0, 10, "B-LOC", 0.9, "washington"), (10, 14, "O", 0.6, "##ians"), (15, 18, "O", 0.9, "met"),
+              (19, 24, "B-PER", 0.8, "peter"), (25, 30, "I-PER", 0.6, "black"), (30, 34, "B-PER", 0.5, "##burn")]
+    assert simple_entities(pieces, text) == [
+        {"entity": "LOC", "text": "Washington", "start": 0, "end": 10, "score": 0.9},
+        {"entity": "PER", "text": "Peter Black", "start": 19, "end": 30, "score": pytest.approx(0.7)},
+        {"entity": "PER", "text": "burn", "start": 30, "end": 34, "score": 0.5}]
 
 
 # --------------------------------------------------------------------------------- other families

@@ -29,7 +29,7 @@ from ..predict import register_predictor
 from .core import prediction_of
 
 __all__ = ["TokenAccuracy", "EntityPrecision", "EntityRecall", "EntityF1", "entity_metrics", "token_metrics",
-           "entity_report", "predict_tokens", "tag_sequences", "entities_of"]
+           "entity_report", "predict_tokens", "tag_sequences", "entities_of", "simple_entities"]
 
 
 # ------------------------------------------------------------------------------------- metrics
@@ -159,13 +159,15 @@ def _window_settings(tfm):
     return max_length, min(128, max_length // 4)
 
 
-def _chosen_tokens(enc, n_samples, pre_split, starts_of):
-    """For each sample, word -> (window, token) of the word's first piece in the window where it sits
-    farthest from the window's edges. `starts_of(i, w)` gives the word's first character offset, used to
-    tell a word's true first piece from a piece a window boundary cut off."""
+def _best_windows(enc, n_samples, pre_split, starts_of):
+    """For each sample: word -> (window, token) of the word's first piece, and piece -> (window, token)
+    for every piece (keyed by word and character span), each from the window where it sits farthest
+    from the window's edges. `starts_of(i, w)` gives a word's first character, which tells a word's
+    true first piece from a piece that a window boundary cut off."""
     samples = enc["overflow_to_sample_mapping"].tolist()
     offsets = enc["offset_mapping"].tolist()
-    best = [dict() for _ in range(n_samples)]
+    words = [dict() for _ in range(n_samples)]
+    pieces = [dict() for _ in range(n_samples)]
     for i, k in enumerate(samples):
         word_ids = enc.word_ids(i)
         real = [j for j, w in enumerate(word_ids) if w is not None]
@@ -174,19 +176,23 @@ def _chosen_tokens(enc, n_samples, pre_split, starts_of):
         prev = None
         for j in real:
             w = word_ids[j]
+            margin = min(j - lo, hi - j)
+            key = (w, *offsets[i][j])
+            if key not in pieces[k] or margin > pieces[k][key][2]: pieces[k][key] = (i, j, margin)
             if w == prev: continue
             prev = w
             first = offsets[i][j][0] == (0 if pre_split else starts_of(i, w))
-            margin = min(j - lo, hi - j)
-            cur = best[k].get(w)
-            if cur is None or (first, margin) > (cur[2], cur[3]): best[k][w] = (i, j, first, margin)
-    return best
+            cur = words[k].get(w)
+            if cur is None or (first, margin) > (cur[2], cur[3]): words[k][w] = (i, j, first, margin)
+    return words, pieces
 
 
 @torch.no_grad()
-def _word_predictions(learn, items, pre_split, bs):
+def _word_predictions(learn, items, pre_split, bs, with_pieces=False):
     """Per item: a list of (word, start, end, tag, probability), words in order (pre-split: the given
-    words, offsets in the words joined by spaces; texts: the tokenizer's words and their offsets)."""
+    words, offsets in the words joined by spaces; texts: the tokenizer's words and their offsets).
+    With `with_pieces`, also per item a list of (start, end, tag, probability, piece) for every word
+    piece in order (what the pipeline's "simple" strategy groups)."""
     tfm = _token_tfm(learn)
     tok, vocab = tfm.hf_tokenizer, list(learn.dls.vocab)
     max_length, stride = _window_settings(tfm)
@@ -194,7 +200,7 @@ def _word_predictions(learn, items, pre_split, bs):
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = []
+    out, out_pieces = [], []
     try:
         for c in range(0, len(items), bs):
             chunk = items[c:c + bs]
@@ -208,7 +214,7 @@ def _word_predictions(learn, items, pre_split, bs):
 
             def starts_of(i, w): return enc.word_to_chars(i, w).start
 
-            chosen = _chosen_tokens(enc, len(chunk), pre_split, starts_of)
+            chosen, chosen_pieces = _best_windows(enc, len(chunk), pre_split, starts_of)
             for k, item in enumerate(chunk):
                 if pre_split:
                     starts = np.cumsum([0] + [len(w) + 1 for w in item[:-1]])
@@ -226,13 +232,49 @@ def _word_predictions(learn, items, pre_split, bs):
                     words = [(item[a:b], a, b, w) for w, a, b in words]
                 rows_ = []
                 for n, word in enumerate(words):
-                    w = n if pre_split else word[3]
-                    hit = chosen[k].get(w)
+                    hit = chosen[k].get(n if pre_split else word[3])
                     tag, p = (vocab[int(pidx[hit[0], hit[1]])], float(pmax[hit[0], hit[1]])) if hit else (None, np.nan)
                     rows_.append((word[0], word[1], word[2], tag, p))
                 out.append(rows_)
+                if with_pieces:
+                    shift = (lambda w: int(starts[w])) if pre_split else (lambda w: 0)
+                    ps = []
+                    for (w, a, b), (i, j, _) in sorted(chosen_pieces[k].items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+                        ps.append((shift(w) + a, shift(w) + b, vocab[int(pidx[i, j])], float(pmax[i, j]),
+                                   tok.convert_ids_to_tokens(int(enc["input_ids"][i, j]))))
+                    out_pieces.append(ps)
     finally:
         model.train(was_training)
+    return (out, out_pieces) if with_pieces else out
+
+
+def _bio(tag):
+    "A tag's (B or I, type), as transformers' pipeline reads it: no B-/I- prefix counts as I."
+    if tag.startswith("B-"): return "B", tag[2:]
+    if tag.startswith("I-"): return "I", tag[2:]
+    return "I", tag
+
+
+def simple_entities(pieces, text):
+    """Entities from word pieces, as transformers' token-classification pipeline groups them with
+    `aggregation_strategy="simple"`: each piece keeps its own tag; adjacent pieces of one type join
+    unless a piece's tag begins with B-; `O` groups are dropped; the score is the mean of the pieces'.
+    `pieces`: (start, end, tag, probability, piece) in order; `text`: what the spans point into."""
+    groups, cur = [], []
+    for piece in pieces:
+        bi, kind = _bio(piece[2])
+        if cur and kind == _bio(cur[-1][2])[1] and bi != "B": cur.append(piece)
+        else:
+            if cur: groups.append(cur)
+            cur = [piece]
+    if cur: groups.append(cur)
+    out = []
+    for g in groups:
+        kind = g[0][2].split("-", 1)[-1]
+        if kind == "O" or g[0][2] == "O": continue
+        start, end = g[0][0], g[-1][1]
+        out.append({"entity": kind, "text": text[start:end], "start": int(start), "end": int(end),
+                    "score": float(np.mean([p[3] for p in g]))})
     return out
 
 
@@ -251,7 +293,7 @@ def entities_of(tags, words, text=None, probabilities=None):
     return out
 
 
-def predict_tokens(learn, inputs, bs=None, is_split_into_words=None):
+def predict_tokens(learn, inputs, bs=None, is_split_into_words=None, aggregation="first"):
     """Tag words with a token classifier. `inputs`: a text, a list of texts, a list of word lists (pre-split
     sentences), or a DataFrame with the learner's column of word lists. A list of strings is several
     texts; pass `is_split_into_words=True` to read it as one pre-split sentence.
@@ -260,15 +302,24 @@ def predict_tokens(learn, inputs, bs=None, is_split_into_words=None):
     input), `word`, `start`, `end` (0-based character offsets into the text, or into the words joined by
     single spaces), `tag`, `probability`) and `entities` (`sentence`, `entity` (type), `text`, `start`,
     `end`, `score`: the mean probability of its words). Texts are split into words by the tokenizer
-    (BERT: at spaces and punctuation), as the Hugging Face pipeline splits them."""
+    (BERT: at spaces and punctuation), as the Hugging Face pipeline splits them.
+
+    `aggregation` says how entities are formed: "first" (default) from the word tags, each word taking
+    its first piece's tag (the rule the model was trained with, and the pipeline's
+    `aggregation_strategy="first"`); "simple" from the word pieces, each keeping its own tag, as the
+    pipeline's `aggregation_strategy="simple"` does (a later piece of a word, ignored in training, may
+    then end or start an entity inside the word). The `words` table is the same for both."""
+    if aggregation not in ("first", "simple"):
+        raise ValueError(f"aggregation must be 'first' or 'simple', not {show(aggregation)}")
     items, pre_split = _inputs(learn, inputs, is_split_into_words)
     bs = learn.dls.valid.bs if bs is None else as_int("bs", bs, 1)
-    preds = _word_predictions(learn, items, pre_split, bs)
+    preds, pieces = _word_predictions(learn, items, pre_split, bs, with_pieces=True)
     word_rows, entity_rows = [], []
     for k, (item, words) in enumerate(zip(items, preds)):
         word_rows += [(k, *w) for w in words]
-        text = None if pre_split else item
-        ents = entities_of([w[3] for w in words], [w[:3] for w in words], text, [w[4] for w in words])
+        text = " ".join(item) if pre_split else item
+        if aggregation == "simple": ents = simple_entities(pieces[k], text)
+        else: ents = entities_of([w[3] for w in words], [w[:3] for w in words], text, [w[4] for w in words])
         entity_rows += [{"sentence": k, **e} for e in ents]
     words_df = pd.DataFrame(word_rows, columns=["sentence", "word", "start", "end", "tag", "probability"])
     entities_df = pd.DataFrame(entity_rows, columns=["sentence", "entity", "text", "start", "end", "score"])
