@@ -426,6 +426,7 @@ to_fp32 <- function(learn) {
 set_seed <- function(seed, reproducible) {
   args <- capture_args(list(seed = int_arg(), reproducible = flag_arg()))
   set.seed(seed)
+  names(args)[names(args) == "seed"] <- ""  # fastai's set_seed(s, reproducible): the seed goes by position
   fastai_call("set_seed", args)
   invisible(seed)
 }

@@ -282,9 +282,25 @@ HF_TokenClassBatchTransform = HF_TokenClassBeforeBatchTransform  # blurr's earli
 
 
 class HF_TokenClassDL(HF_TextDL):
-    """`HF_TextDL` for word lists (length-sorted, token-regrouped pools), shown as one row per
-    sentence: `words` (the words the model saw, decoded from its pieces), `target` and `predicted`
-    (lists of tags, one per word)."""
+    """`HF_TextDL` for word lists, shown as one row per sentence: `words` (the words the model saw,
+    decoded from its pieces), `target` and `predicted` (lists of tags, one per word).
+
+    Training batches come from pools of `pool_batches` (default 4) batches' worth of sentences drawn
+    at random: each pool is tokenized in one call and cut into batches of similar token counts. Small
+    random pools keep batches nearly as random as plain shuffling while cutting most of the padding:
+    on CoNLL-2003, sorting whole chunks of 50 batches by length (`HF_TextDL`'s classification
+    default) padded least but cost entity F1 (0.683 against 0.715 for random batches, MiniLM, 800
+    sentences, one epoch), as sentences of one length share their kind (headlines, scores, prose).
+    `pool_batches=1` gives plain random batches, padded to their longest sentence."""
+    def __init__(self, dataset, pool_batches=4, **kwargs):
+        super().__init__(dataset, pool_batches=pool_batches, **kwargs)
+
+    def shuffle_fn(self, idxs):
+        idxs = np.random.permutation(len(self.dataset))
+        if len(idxs):  # the longest sentence first, so memory limits show at once
+            first = np.where(idxs == self.idx_max)[0][0]
+            idxs[0], idxs[first] = idxs[first], idxs[0]
+        return iter(idxs)
     def _table(self, b, max_n, preds=None):
         x, y = b[0], b[self.n_inp]
         tfm = self.hf_before_batch
