@@ -7,7 +7,7 @@ PIP   := $(PY) -m pip
 STAMP := $(VENV)/.setup-done
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-python test test-python bench clean
+.PHONY: setup demo demo-python test test-python bench bench-ner clean
 
 setup: $(STAMP)
 
@@ -90,6 +90,10 @@ bench-r: setup-r
 bench: setup
 	$(PIP) install -q torch==2.13.0 -e '.[bench]'   # the HF Trainer it compares with needs accelerate
 	$(PY) bench/train_throughput.py
+
+bench-ner: setup
+	$(PIP) install -q torch==2.13.0 -e '.[bench]'
+	$(PY) bench/token_classification.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info python/*.egg-info

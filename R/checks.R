@@ -194,3 +194,24 @@ strings_arg <- function() {
     as.list(x)
   }
 }
+
+# Texts (a character vector), word lists (a list of character vectors: token classification) or a data
+# frame: what predict() takes.
+words_input_arg <- function() {
+  function(x, name, call) {
+    if (is.data.frame(x)) return(check_data_frame(x, name, call))
+    if (is.list(x)) {
+      ok <- length(x) && all(vapply(x, function(w) (is.character(w) || is.factor(w)) && length(w) && !anyNA(w),
+                                    logical(1)))
+      if (!ok) {
+        abort_input(sprintf("%s must be texts, a list of character vectors (words) or a data frame; a list element %s",
+                            name, "is empty, NA or not a character vector"), call)
+      }
+      return(lapply(x, function(w) as.list(as.character(w))))
+    }
+    check_texts(x, name, call = call)
+  }
+}
+
+# A data frame argument, or NULL.
+frame_arg <- function() function(x, name, call) if (is.null(x)) x else check_data_frame(x, name, call)

@@ -7,6 +7,11 @@
 #' other task families predict what their family does: generated texts for seq2seq and causal
 #' language models ([hf_generate()]), filled masks for masked language models ([hf_fill_mask()]).
 #'
+#' Learners of other task families predict what [predict_tokens()] (token classification: a list
+#' of the `words` and `entities` data frames; `newdata` may also be a list of word vectors) and
+#' [predict_qa()] (question answering: a data frame of answers; `newdata` a data frame of
+#' questions and contexts) return.
+#'
 #' @param object A [Learner()] with [HF_TextBlock()] data (or a task family's, see above).
 #' @param newdata A string, a character vector, or a data frame of texts.
 #' @param thresh Multi-label threshold: `NULL` (the loss function's), one number or one per label.
@@ -24,7 +29,7 @@
 #' @method predict fastai.learner.Learner
 #' @export
 predict.fastai.learner.Learner <- function(object, newdata, thresh = NULL, bs = NULL, ...) {
-  capture_args(list(object = learner_arg(), newdata = texts_arg(frame_ok = TRUE)))
+  capture_args(list(object = learner_arg(), newdata = words_input_arg()))
   res <- predict_texts(object, newdata, thresh, bs, ...)
   if (!identical(res$kind, "classification")) return(family_value(res, newdata))
   if (!(is.list(newdata) && !is.data.frame(newdata) && length(newdata) == 1L)) return(res$frame)
@@ -37,7 +42,9 @@ predict.fastai.learner.Learner <- function(object, newdata, thresh = NULL, bs = 
 # defines one (e.g. tasks-seq2seq.R: generated texts as a character vector), else the family's tables.
 family_value <- function(res, newdata) {
   shape <- get0(paste0("predict_value_", res$kind), envir = asNamespace("fastai"), mode = "function", inherits = FALSE)
-  if (is.null(shape)) res[setdiff(names(res), "kind")] else shape(res, newdata)
+  if (!is.null(shape)) return(shape(res, newdata))
+  tables <- res[setdiff(names(res), "kind")]  # the family's tables: one data frame, or a list of them
+  if (length(tables) == 1L) tables[[1L]] else tables
 }
 
 #' @rdname predict.fastai.learner.Learner

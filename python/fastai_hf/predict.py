@@ -122,8 +122,8 @@ _fastai_predict = Learner.predict
 def predict(self: Learner, item, rm_type_tfms=None, with_input=False):
     """fastai's predict, fixed for HF_TextBlock learners: returns `(decoded, prediction, probabilities)`:
     the label (or list of labels), the class index (or boolean vector) and the probability tensor.
-    A learner of another task family returns its predictor's tables for `[item]` (e.g. seq2seq:
-    `{"generated": DataFrame}`)."""
+    A learner of another task family (see `register_predictor`) returns its predictor's tables for the
+    one item (a text or a list of words for token classification, a `(question, context)` pair for QA)."""
     family = predictor_of(self) if hf_tokenizer_of(self.dls) is not None else None
     if family is not None: return family[1](self, [item])
     if hf_tokenizer_of(self.dls) is None or label_vocab(self) is None:

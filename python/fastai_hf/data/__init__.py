@@ -6,3 +6,6 @@ from .seq2seq import (HF_Seq2SeqBeforeBatchTransform, HF_Seq2SeqBlock, HF_Seq2Se
                       HF_TargetTextDL, HF_Text2TextBlock)
 from .lm import (HF_CausalLMBeforeBatchTransform, HF_LMBeforeBatchTransform, HF_LMBlock, HF_LMInput,
                  HF_MLMBeforeBatchTransform)
+from .tokens import (HF_TokenCategorize, HF_TokenCategoryBlock, HF_TokenClassBatchTransform,
+                     HF_TokenClassBeforeBatchTransform, HF_TokenClassBlock, HF_TokenClassDL, HF_TokenClassInput,
+                     HF_TokenTensorCategory, align_word_labels, tag_vocab, words_from_long)

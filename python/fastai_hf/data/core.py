@@ -130,8 +130,11 @@ def _label_tfms(dls):
 
 def target_kind(dls):
     """What the targets of DataLoaders are: "multi_label" (MultiCategoryBlock, one-hot), "single_label"
-    (CategoryBlock), or None (no label block: a language model, regression, ...)."""
+    (CategoryBlock), a task family's kind (a label transform's `target_kind` attribute, e.g. "tokens"
+    for tags per word), or None (no label block: a language model, regression, ...)."""
     tfms = _label_tfms(dls)
+    family = next((k for t in tfms if isinstance(k := getattr(t, "target_kind", None), str)), None)
+    if family is not None: return family
     if any(isinstance(t, (MultiCategorize, EncodedMultiCategorize)) for t in tfms): return "multi_label"
     if any(isinstance(t, Categorize) for t in tfms): return "single_label"
     return None
@@ -155,10 +158,12 @@ def check_source(dblock, source):
                                  "e.g. read.csv(path) or HF_load_dataset(\"csv\", data_files = path, split = \"train\")"))
     if not isinstance(source, pd.DataFrame): return
     check_not_empty(source)
+    checked = []
     for getter, tfms in zip(dblock.getters, dblock.type_tfms):
         # fastai's TextBlock.from_df tokenizes first and reads a column its Tokenizer creates ("text")
         if not isinstance(getter, ColReader) or any(isinstance(t, Tokenizer) for t in tfms): continue
         cols = column_names(getter.cols, source)
+        checked.append((tfms, cols))
         for t in tfms:
             if hasattr(t, "check_source"): t.check_source(source, cols)
             elif isinstance(t, EncodedMultiCategorize): check_one_hot(source, cols, t.vocab)
@@ -166,6 +171,11 @@ def check_source(dblock, source):
             elif isinstance(t, Categorize):
                 check_categories(source, cols, t.vocab)
                 check_classes(source, cols[0])
+    # Targets that must agree with their inputs row by row (one tag per word, an answer inside its
+    # context) check against the columns of the first block: `check_with_inputs(df, cols, input_cols)`.
+    for tfms, cols in checked[1:]:
+        for t in tfms:
+            if hasattr(t, "check_with_inputs"): t.check_with_inputs(source, cols, checked[0][1])
 
 
 def check_splits(splits, n):

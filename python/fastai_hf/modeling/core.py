@@ -64,10 +64,13 @@ def problem_type(dls):
 
 def sync_config(learn):
     """Check the model's `num_labels` against the data's vocab and write `id2label`, `label2id` and
-    `problem_type` into its config. No-op for models that are not wrapped or data without a label vocab."""
+    `problem_type` into its config (tags per word: `id2label` and `label2id` only, as transformers'
+    token classifiers have no problem type). No-op for models that are not wrapped or data without a
+    label vocab."""
     wrapper = wrapper_of(learn.model)
     kind = problem_type(learn.dls)
-    if wrapper is None or kind is None: return
+    tags = target_kind(learn.dls) == "tokens"
+    if wrapper is None or (kind is None and not tags): return
     config = wrapper.hf_model.config
     labels = [str(v) for v in learn.dls.vocab]
     if config.num_labels != len(labels):
@@ -76,7 +79,7 @@ def sync_config(learn):
                          f"config.num_labels = {len(labels)} before get_hf_objects(..., config=config)")
     config.id2label = dict(enumerate(labels))
     config.label2id = {l: i for i, l in enumerate(labels)}
-    config.problem_type = kind
+    if kind is not None: config.problem_type = kind
 
 
 class HF_BaseModelCallback(Callback):
@@ -87,9 +90,10 @@ class HF_BaseModelCallback(Callback):
       (`hf_save_pretrained`) and `transformers.pipeline` name and score the labels as the learner does.
     - After each forward pass, keeps the model's output in `self.hf_output` and gives fastai the
       prediction (`prediction_of`: the logits).
-    - With `use_model_loss=True`, passes the targets to the model as `labels` (or as the data's
-      before-batch transform says, `model_labels`: causal-LM targets go back unshifted) and trains on
-      the loss the model computes itself instead of `learn.loss_func`.
+    - With `use_model_loss=True`, passes the targets to the model as its labels (as the data's
+      before-batch transform says, `model_labels`: `labels`, causal-LM targets back unshifted, extractive
+      QA's `start_positions` and `end_positions`) and trains on the loss the model computes itself
+      instead of `learn.loss_func`.
     """
     order = -5  # before metrics, MixedPrecision and the recorder see predictions and losses
 

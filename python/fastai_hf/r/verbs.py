@@ -23,7 +23,7 @@ from ..predict import label_vocab, predict_texts, predictor_of, texts_of
 from .convert import from_r, to_r
 from .output import r_output, r_warnings
 
-__all__ = ["call", "fit", "lr_find", "summary", "predict", "get_preds", "validate", "confidence", "top_losses"]
+__all__ = ["call", "fit", "lr_find", "summary", "predict", "r_positions", "get_preds", "validate", "confidence", "top_losses"]
 
 
 def call(f, *args, write=None, mode="bar", warn=None, **kwargs):
@@ -77,13 +77,24 @@ def summary(learn):
 def predict(learn, texts, thresh=None, bs=None, **kwargs):
     """Predictions with what R needs to shape them. A text classifier: {"kind": "classification",
     "frame": probabilities per label plus `predicted`, "multilabel": bool, "labels": the vocab}; a
-    learner of another task family: {"kind": <family>, **its predictor's tables}."""
+    learner of another task family: {"kind": <family>, **its predictor's tables}, with R's positions
+    (`r_positions`). `thresh` applies to multi-label classifiers only."""
     family = predictor_of(learn)
     if family is not None:
         kind, fn = family
-        return {"kind": kind, **fn(learn, texts, bs=bs, **kwargs)}
+        return {"kind": kind, **{k: r_positions(v) for k, v in fn(learn, texts, bs=bs, **kwargs).items()}}
     return {"kind": "classification", "frame": predict_texts(learn, texts, thresh=thresh, bs=bs, **kwargs),
             "multilabel": target_kind(learn.dls) == "multi_label", "labels": label_vocab(learn)}
+
+
+def r_positions(df):
+    """A task family's table with R's positions: `sentence` counts inputs from 1, and character spans
+    `start`/`end` become 1-based and inclusive, so `substr(text, start, end)` is the span in R."""
+    if not isinstance(df, pd.DataFrame): return df
+    df = df.copy()
+    for col in ("sentence", "start"):
+        if col in df.columns: df[col] = df[col] + 1
+    return df
 
 
 def get_preds(learn, ds_idx=1, texts=None, with_decoded=False, act=None, reorder=True):
