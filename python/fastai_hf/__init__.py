@@ -12,7 +12,7 @@ from .hub import HF_TASKS_ALL, HF_TASKS_AUTO, AutoConfig, get_hf_objects, minilm
 from .data import (DataBlock, HF_BeforeBatchTransform, HF_TextBlock, HF_TextDL, HF_TextInput,  # noqa: E402
                    check_source)
 from .modeling import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter  # noqa: E402
-from .optim import FusedAdam  # noqa: E402  (fastai's Adam, one fused kernel per step)
+from .optim import Adam, FusedAdam, use_as_learner_default  # noqa: E402  (fastai's Adam, fused kernel; replaces fastai's name)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_save_pretrained  # noqa: E402
@@ -25,5 +25,8 @@ from .interpret import (confidence_df, confusion_matrix_df, interpretation, plot
 from .show import show_batch_df, show_results_df  # noqa: E402
 from .ulmfit import (awd_lstm_config, language_model_learner, lm_predict, numericalize_tokens,  # noqa: E402
                      proc_rules, spec_tokens, text_classifier_learner, text_tokens, text_vocab)
+
+use_as_learner_default()  # Learner(...) without opt_func gets the fused Adam too
+del use_as_learner_default
 
 __version__ = "0.1.0"
