@@ -10,8 +10,8 @@
 #' @param dls DataLoaders from [dataloaders()].
 #' @param model The model, e.g. `HF_BaseModelWrapper(hf_model)`.
 #' @param loss_func A loss, e.g. [BCEWithLogitsLossFlat()] (default: chosen from the data).
-#' @param opt_func An optimizer function, e.g. `Adam` (the default), `FusedAdam` (the same, faster)
-#'   or `partial(Adam, eps = 1e-6)`.
+#' @param opt_func An optimizer function, e.g. `Adam` (the default; fastai's Adam in one fused
+#'   kernel, see [optimizers]) or `partial(Adam, eps = 1e-6)`.
 #' @param lr Default learning rate.
 #' @param splitter A function splitting the model's parameters into groups, e.g. `hf_splitter()`.
 #' @param cbs A callback or list of callbacks.
@@ -97,10 +97,14 @@ lr_slice <- function(start, stop = NULL) {
 #' is what `opt_func =` of [Learner()] and [partial()] take (`opt_func = Adam` works too). With
 #' arguments (parameters first) it builds an optimizer, as in Python.
 #'
-#' `FusedAdam` is fastai's `Adam` (same arguments and hyper-parameters, the same updates to float
+#' `Adam` is fastai's Adam (same arguments and hyper-parameters, the same updates to float
 #' rounding, so one-cycle momentum, discriminative learning rates and freezing behave the same)
 #' with its step done by torch's fused multi-tensor kernel: about ten times faster per step for a
-#' transformer on a CPU (MiniLM: 10 ms against 130 ms).
+#' transformer on a CPU (MiniLM: 10 ms against 130 ms). It is also the default `opt_func` of
+#' [Learner()], so `opt_func = Adam`, `partial(Adam)` and no `opt_func` all run the fast step.
+#' Parameters the kernel would update differently (a model cast to half precision with `$half()`,
+#' complex or sparse) take fastai's own per-parameter step. `FusedAdam` is the same optimizer under
+#' an explicit name; fastai's original is `reticulate::import("fastai.optimizer")$Adam`.
 #'
 #' @param ... Arguments of the Python function.
 #' @return A Python function, or an optimizer.

@@ -13,6 +13,7 @@ from .data import (DataBlock, HF_BeforeBatchTransform, HF_TextBlock, HF_TextDL, 
                    check_source)
 from .modeling import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter  # noqa: E402
 from .optim import Adam, FusedAdam, use_as_learner_default  # noqa: E402  (fastai's Adam, fused kernel; replaces fastai's name)
+from .precision import MixedPrecision, cpu_bf16_support  # noqa: E402  (also patches Learner.to_bf16: bf16 on CPUs)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_save_pretrained  # noqa: E402
