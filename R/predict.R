@@ -8,7 +8,9 @@
 #' @param object A [Learner()] with [HF_TextBlock()] data.
 #' @param newdata A string, a character vector, or a data frame of texts.
 #' @param thresh Multi-label threshold: `NULL` (the loss function's), one number or one per label.
-#' @param bs Batch size for many texts (default: the validation batch size).
+#' @param bs Texts per batch for many texts (default: 64 for Hugging Face learners, which predict
+#'   in batches sorted by token count, without autograd and in the learner's mixed precision, e.g.
+#'   bf16 after [to_bf16()]; the validation batch size for other learners).
 #' @param ... Further arguments of a task family's predictor (see its help page).
 #' @return For one text, multi-label: `list(probabilities = <1-row data frame, one column per
 #'   label>, labels = <character vector>)`; single-label: `list(label = <string>,

@@ -1,6 +1,4 @@
 """`HF_load_dataset`: Hugging Face `datasets.load_dataset`, returning pandas DataFrames."""
-import datasets as hf_datasets
-
 __all__ = ["HF_load_dataset"]
 
 _DELIMITED = {"tsv": "\t"}
@@ -13,6 +11,7 @@ def HF_load_dataset(path, name=None, split=None, data_files=None, **kwargs):
     "parquet", "text" with `data_files`. `split` takes slices such as "train[:1%]" or "train[:500]".
     Other keyword arguments go to `datasets.load_dataset` (e.g. `delimiter=`, `column_names=`).
     """
+    import datasets as hf_datasets  # imported when used: ~1 s
     if isinstance(data_files, str): data_files = [data_files]
     if path in _DELIMITED:
         kwargs.setdefault("delimiter", _DELIMITED[path])

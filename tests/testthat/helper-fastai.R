@@ -20,7 +20,7 @@ tiny_model <- function() {
 ekman_labels <- c("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 
 # The reference workflow up to the Learner, on `n` GoEmotions rows (multi-label, 7 Ekman labels).
-multilabel_learner <- function(n = 80L, bs = 8L, opt_func = partial(Adam)) {
+multilabel_learner <- function(n = 80L, bs = 8L, opt_func = py_partial(Adam)) {
   df <- load_goemotions("ekman", n_rows = n)[, c("text", ekman_labels)]
   config <- AutoConfig()$from_pretrained(tiny_model())
   config$num_labels <- length(ekman_labels)

@@ -10,6 +10,7 @@ tables with R's row numbers.
 """
 import shutil
 import tempfile
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,8 @@ from ..predict import label_vocab, predict_texts, predictor_of, texts_of
 from .convert import from_r, to_r
 from .output import r_output
 
-__all__ = ["call", "fit", "lr_find", "summary", "predict", "get_preds", "validate", "confidence", "top_losses"]
+__all__ = ["call", "fit", "lr_find", "summary", "predict", "get_preds", "validate", "confidence", "top_losses",
+           "to_bf16"]
 
 
 def call(f, *args, write=None, mode="bar", **kwargs):
@@ -83,6 +85,15 @@ def predict(learn, texts, thresh=None, bs=None, **kwargs):
         return {"kind": kind, **fn(learn, texts, bs=bs, **kwargs)}
     return {"kind": "classification", "frame": predict_texts(learn, texts, thresh=thresh, bs=bs, **kwargs),
             "multilabel": target_kind(learn.dls) == "multi_label", "labels": label_vocab(learn)}
+
+
+def to_bf16(learn):
+    """`learn.to_bf16()`; returns what it said (that this CPU has no bf16 instructions), for R to
+    raise as an R warning, or None."""
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        learn.to_bf16()
+    return "\n".join(str(w.message) for w in said if "to_bf16()" in str(w.message)) or None
 
 
 def get_preds(learn, ds_idx=1, texts=None, with_decoded=False, act=None, reorder=True):
