@@ -32,6 +32,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--json")
     a = ap.parse_args()
     env = dict(os.environ)
     kinds = {
@@ -59,6 +60,10 @@ def main():
     if not a.no_r:
         d = med["library(fastai)"] - med["library(reticulate)"]
         print(f"library(fastai) - library(reticulate) = {d:+.3f} s (target <= 0.1 s) {'PASS' if d <= 0.1 else 'FAIL'}")
+    if a.json:
+        import json
+        os.makedirs(os.path.dirname(a.json) or ".", exist_ok=True)
+        with open(a.json, "w") as f: json.dump({"median_s": med, "runs": times, "loads": loads}, f, indent=1)
     return 0
 
 
