@@ -14,8 +14,10 @@ autocast region of the learner's mixed precision (`to_bf16()`: bf16 on a support
 probabilities are put back in input order. That is what fastai's `get_preds` computes for the same
 learner (same model call, `prediction_of`, activation), without its per-batch callback events. It
 applies when every callback that acts on batches or predictions is one the package knows
-(`HF_BaseModelCallback`, `MixedPrecision`, fastai's `CastToTensor`); a learner with another
-(`before_batch`/`after_pred`) callback, ULMFiT learners and non-HF data go through `get_preds`.
+(`HF_BaseModelCallback`, `MixedPrecision`, fastai's `CastToTensor`) or one that does not run in
+validation (`run_valid=False`, e.g. fit_one_cycle's `ParamScheduler`: so predicting inside a
+training callback works); a learner with another (`before_batch`/`after_pred`) callback, ULMFiT
+learners and non-HF data go through `get_preds`.
 """
 import numpy as np
 import pandas as pd
@@ -28,7 +30,7 @@ from fastcore.xtras import is_listy
 from .checks import advice, as_int, check_texts, show
 from .data.core import hf_tokenizer_of, target_kind, text_columns
 from .modeling.core import HF_BaseModelCallback, prediction_of, wrapper_of
-from .precision import _FastaiMixedPrecision, inference_autocast
+from .precision import _FastaiMixedPrecision, inference_autocast, learner_device
 
 __all__ = ["predict_texts", "hf_predict", "texts_of", "label_vocab", "label_thresholds", "activation",
            "probabilities", "register_predictor", "predictor_of"]
@@ -114,8 +116,9 @@ def _passive_callbacks(learn):
     "Whether no callback but known ones acts on batches or predictions (see the module doc)."
     from fastai.learner import CastToTensor
     known = (HF_BaseModelCallback, _FastaiMixedPrecision, CastToTensor)
-    return all(isinstance(cb, known) or not any(hasattr(type(cb), e) for e in ("before_batch", "after_pred"))
-               for cb in learn.cbs)
+    # A callback with run_valid=False (fastai's ParamScheduler, MixUp, ...) does not run in get_preds either.
+    return all(isinstance(cb, known) or not getattr(cb, "run_valid", True)
+               or not any(hasattr(type(cb), e) for e in ("before_batch", "after_pred")) for cb in learn.cbs)
 
 
 def _direct_tfm(learn):
@@ -136,8 +139,8 @@ def _pad(tfm, encoded, rows):
 def _direct_probabilities(learn, tfm, texts, bs):
     act = activation(learn) or learn.loss_func.activation
     model = learn.model
-    p = next(iter(model.parameters()), None)
-    device = p.device if p is not None else torch.device("cpu")
+    device = learner_device(learn)  # where get_preds would run it (fastai moves the model to the data's device)
+    model.to(device)
     out = None
     was_training = model.training
     model.eval()

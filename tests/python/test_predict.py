@@ -127,6 +127,20 @@ def test_unknown_batch_callback_falls_back_to_get_preds(multi_learn):
     np.testing.assert_allclose(logit(halved), logit(plain) / 2, rtol=1e-4, atol=1e-5)
 
 
+def test_predict_inside_one_cycle_training_takes_the_direct_path(multi_learn):
+    "fit_one_cycle's ParamScheduler acts on training batches only: a callback may predict after each epoch."
+    from fastai_hf import Callback
+    seen = []
+
+    class PredictEachEpoch(Callback):
+        def after_epoch(self): seen.append(hf_predict(self.learn, TEXTS)[EKMAN].to_numpy())
+
+    with multi_learn.no_bar(), multi_learn.no_logging():
+        multi_learn.fit_one_cycle(2, 1e-3, cbs=PredictEachEpoch())
+    assert len(seen) == 2 and not np.allclose(seen[0], seen[1])
+    np.testing.assert_allclose(seen[1], _get_preds_probs(multi_learn, TEXTS), rtol=1e-5, atol=1e-6)
+
+
 def test_bf16_learner_predicts_under_bf16_with_fp32_tolerance(multi_learn, monkeypatch):
     "to_bf16(): predictions run in bf16 (matmul outputs bf16) and stay within bf16 rounding of fp32's."
     import fastai_hf.precision as prec
