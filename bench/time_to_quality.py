@@ -74,6 +74,7 @@ def parse_args(argv=None):
     p.add_argument("--no-bf16", action="store_true", help="skip fastai_hf_bf16")
     p.add_argument("--no-trainer-bf16", action="store_true", help="skip the Trainer with bf16=True")
     p.add_argument("--json", default="build/time_to_quality.json", help="all figures, per run")
+    p.add_argument("--report", metavar="JSON", help="only print the figures of a run saved with --json")
     p.add_argument("--worker", help=argparse.SUPPRESS)          # internal: run one config in this process
     p.add_argument("--worker-out", help=argparse.SUPPRESS)
     p.add_argument("--lr", type=float, help=argparse.SUPPRESS)
@@ -313,7 +314,7 @@ def best_within(run, budget):
 
 def full_rate(run, rows):
     "Training samples/s over the epochs that train the whole model (fastai_hf's frozen head epoch left out)."
-    full = [e["fit_s"] for e in run["epochs"] if e.get("stage") == "all"]
+    full = [e["fit_s"] for e in run["epochs"] if e.get("stage") == "all" and "fit_s" in e]
     return rows * len(full) / sum(full) if full else None
 
 
@@ -346,6 +347,11 @@ def fmt(v, spec, none="-"):
 def main(argv=None):
     args = parse_args(argv)
     if args.worker: return worker(args)
+    if args.report:
+        with open(args.report) as f: saved = json.load(f)
+        for k in ("bar", "rows", "epochs", "trainer_lrs", "trainer_seeds"): setattr(args, k, saved["args"][k])
+        args.json = None
+        return report(args, saved["runs"])
     import importlib.util
     if importlib.util.find_spec("accelerate") is None:
         print("time_to_quality: the Hugging Face Trainer needs `accelerate`; pip install torch==2.13.0 -e '.[bench]'", file=sys.stderr)
@@ -372,12 +378,21 @@ def main(argv=None):
             r = spawn(args, "trainer", seed, lr)
             runs.append(r); sweep.append(r)
     runs = [r for r in runs if r]
-    sweep = [r for r in sweep if r]
+    best_lr = sweep_summary(args, [r for r in sweep if r])[1]
+    if best_lr is not None and not args.no_trainer_bf16:
+        for seed in ints(args.trainer_seeds):
+            r = spawn(args, "trainer_bf16", seed, best_lr)
+            if r: runs.append(r)
+    return report(args, runs)
 
-    def med(xs):
-        xs = [x for x in xs if x is not None]
-        return statistics.median(xs) if xs else None
 
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def sweep_summary(args, sweep):
+    "Per learning rate of the Trainer sweep: median time to the bar, best and final F1; and the best LR."
     def by_lr(lr): return [r for r in sweep if r["lr"] == lr]
     lr_rows = []
     for lr in floats(args.trainer_lrs):
@@ -388,11 +403,12 @@ def main(argv=None):
                         "final": med([r["epochs"][-1]["f1_macro"] for r in rs]), "best": med([max(e["f1_macro"] for e in r["epochs"]) for r in rs])})
     reached = [r for r in lr_rows if r["time"] is not None]
     best_lr = (min(reached, key=lambda r: r["time"]) if reached else max(lr_rows, key=lambda r: r["best"]))["lr"] if lr_rows else None
-    if best_lr is not None and not args.no_trainer_bf16:
-        for seed in ints(args.trainer_seeds):
-            r = spawn(args, "trainer_bf16", seed, best_lr)
-            if r: runs.append(r)
+    return lr_rows, best_lr
 
+
+def report(args, runs):
+    "The side-by-side figures of all runs (also: --report FILE re-prints a saved run)."
+    lr_rows, best_lr = sweep_summary(args, [r for r in runs if r["config"] == "trainer"])
     groups = {}
     for r in runs:
         key = r["config"] if not r["config"].startswith("trainer") else f"{r['config']}@{r['lr']:g}"
