@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from fastai_hf import load_goemotions, set_seed  # noqa: E402
 from fastai_hf.testing import tiny_bert  # noqa: E402
-from helpers import (EKMAN, ULMFIT_LABELS, clas_dls, lm_dls, load_state, make_classifier, make_learner, make_lm,  # noqa: E402
+from helpers import (EKMAN, ULMFIT_LABELS, hf_objects, clas_dls, lm_dls, load_state, make_classifier, make_learner, make_lm,  # noqa: E402
                      quiet_fit, state_bytes)
 
 
