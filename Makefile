@@ -38,21 +38,23 @@ demo-python: setup
 test-python: setup
 	$(PY) -m pytest tests/python $(PYTEST_ARGS)
 
-test: test-python test-r
+test: test-python test-r test-install
 
 # ---- R package `fastai` (R/, tests/testthat, vignettes/) --------------------------------------
 # R and its packages come from Debian: apt-get runs only when Rscript, pandoc or an r-cran package
-# is missing. The R side uses this project's Python; its tests fail instead of skipping without it.
+# is missing, and installs no recommended packages (with them: 702 packages, 1.6 GB, mostly unused).
+# The R side uses this project's Python; its tests fail instead of skipping without it.
 # OMP_WAIT_POLICY=PASSIVE: inside R, torch runs on R's OpenMP runtime, which reads it only at
 # startup; spinning threads slow training many times over on a machine shared with other jobs.
-R_DEPS := reticulate magrittr zeallot generics rlang ggplot2 data.table jsonlite knitr rmarkdown testthat withr roxygen2 nnet
+# codetools: R CMD check's code analysis; without recommends, r-base-core no longer brings it.
+R_DEPS := reticulate magrittr zeallot generics rlang ggplot2 data.table jsonlite knitr rmarkdown testthat withr roxygen2 nnet purrr dplyr callr codetools
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_ENV  := RETICULATE_PYTHON=$(CURDIR)/$(PY) FASTAI_REQUIRE_PYTHON=true OMP_WAIT_POLICY=PASSIVE
 R_TGZ  := fastai_$(shell sed -n 's/^Version: *//p' DESCRIPTION).tar.gz
 
-.PHONY: setup-r test-r bench-r
+.PHONY: r-deps setup-r test-r test-install bench-r
 
-setup-r: setup
+r-deps:
 	@missing=""; \
 	for p in $(R_DEPS); do \
 	  Rscript -e "quit(status = !requireNamespace('$$p', quietly = TRUE))" >/dev/null 2>&1 || missing="$$missing r-cran-$$p"; \
@@ -60,7 +62,10 @@ setup-r: setup
 	command -v pandoc >/dev/null || missing="$$missing pandoc"; \
 	command -v Rscript >/dev/null || missing="r-base-core $$missing"; \
 	if [ -n "$$missing" ]; then echo "apt-get install:$$missing"; \
-	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
+
+setup-r: setup r-deps
 	R CMD INSTALL .
 
 # R CMD build knits the vignette; R CMD check runs it again with the testthat tests. Clean means no
@@ -71,6 +76,12 @@ test-r: setup-r
 	$(R_ENV) R CMD check --no-manual $(R_TGZ)
 	@status=$$(grep '^Status:' fastai.Rcheck/00check.log); echo "R CMD check $$status"; \
 	  ! echo "$$status" | grep -qE 'WARNING|ERROR'
+
+# The package as a user installs it: tarball -> temporary library -> install_fastai() from a folder
+# outside the checkout, with no RETICULATE_PYTHON -> a new session trains and predicts. Needs R, not
+# the project's .venv.
+test-install: r-deps
+	tests/install/run.sh
 
 bench-r: setup-r
 	mkdir -p build

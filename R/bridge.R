@@ -30,27 +30,42 @@ abort_input <- function(message, call = sys.call(sys.parent())) {
   stop(fastai_error(message, "fastai_input_error", call = call))
 }
 
+# A warning about the user's data or arguments from Python (fastai_hf's InputWarning), e.g. an empty
+# validation set: shown as an R warning of class fastai_input_warning.
+fastai_warning <- function(message, call = NULL) {
+  structure(class = c("fastai_input_warning", "fastai_warning", "warning", "condition"),
+            list(message = message, call = call))
+}
+
 # What to do about a Python exception, in one line: specific advice where the kind of error says
 # what went wrong; the function's help page otherwise.
 python_hint <- function(type, value, fn) {
   help <- if (nzchar(fn)) sprintf("see ?%s", fn) else "see the function's help page"
-  if (type %in% c("ModuleNotFoundError", "ImportError")) {
-    return("a Python module is missing: run fastai::install_fastai(), then restart R")
-  }
   if (grepl("out of memory", value, ignore.case = TRUE)) {
     return("the model or batch does not fit in memory: lower bs, or shorten texts with max_length")
   }
   if (grepl("Output' object has no attribute", value, fixed = TRUE)) {
     return("the learner passes the model's whole output to the loss: add cbs = HF_BaseModelCallback() to Learner()")
   }
+  if (type == "ModuleNotFoundError" && grepl("was exported with the Python module", value, fixed = TRUE)) {
+    return("install that Python module into fastai's Python (reticulate::py_config() shows which), then load again")
+  }
+  if (type %in% c("ModuleNotFoundError", "ImportError")) {
+    return("a Python module is missing: run fastai::install_fastai(), then restart R")
+  }
   switch(type,
-    KeyboardInterrupt = "interrupted; the learner keeps the weights of the last finished batch",
-    FileNotFoundError = ,
-    NotADirectoryError = ,
-    IsADirectoryError = ,
-    PermissionError = "check the path: that it exists, is the right kind (file or folder) and can be written",
-    ValueError = ,
-    TypeError = paste0("the message says which argument or data to change; ", help),
+    KeyboardInterrupt = paste0("interrupted; the learner keeps its data and the weights of the last finished batch, ",
+                               "and can validate, predict or train again"),
+    FileNotFoundError = "check the path: it must exist; a relative path starts at getwd()",
+    NotADirectoryError = "a file stands where a folder goes: give a folder name, or move the file away",
+    IsADirectoryError = "a folder stands where a file goes: give a file name",
+    FileExistsError = "give a new name, or empty or remove what is there first",
+    PermissionError = "write to a folder you may write to, e.g. file.path(tempdir(), \"model\")",
+    OSError = paste0("the system refused the read or write (the message says why, e.g. a full disk); fastai writes ",
+                     "all or nothing, so a file that was there is unchanged"),
+    ConnectionError = "the Hugging Face Hub is unreachable (no network?): use local files and model folders",
+    ValueError = paste0("change the value or data the message names; ", help),
+    TypeError = paste0("pass the kind of value the message names; ", help),
     paste0("this is likely a bug or an unsupported combination; ", help)
   )
 }
@@ -62,6 +77,7 @@ python_error <- function(err, call) {
   fn <- if (grepl("^[A-Za-z._][A-Za-z0-9._]*$", fn)) fn else ""
   type <- err$type %||% "Exception"
   value <- trimws(paste(err$value %||% "", collapse = "\n"))
+  if (!nzchar(value) && type == "KeyboardInterrupt") value <- "the call was interrupted"
   hint <- python_hint(type, value, fn)
   fastai_error(
     sprintf("%s: %s\nHint: %s", type, value, hint),
@@ -187,14 +203,22 @@ py_verbs <- function() {
 #' `f` is a Python callable, or the name of a function of `fastai_hf` (e.g. `"HF_TextBlock"`) or,
 #' with `verb = TRUE`, of `fastai_hf.r.verbs` (e.g. `"fit"`). `args` (a list, names for keyword
 #' arguments) are converted with [as_py_arg()]; Python's printed output goes to the R console in the
-#' mode of the `fastai.progress` option; the result comes back through [from_py()]; a Python
+#' mode of the `fastai.progress` option; its warnings about the user's data or arguments become R
+#' warnings (`fastai_input_warning`); the result comes back through [from_py()]; a Python
 #' exception becomes a classed R error attributed to `call`.
 #' @noRd
 fastai_call <- function(f, args = list(), verb = FALSE, call = sys.call(sys.parent())) {
   verbs <- py_verbs()
   if (is.character(f)) f <- reticulate::py_get_attr(if (verb) verbs else py_fastai(), f)
-  py_args <- c(list(f), lapply(args, as_py_arg), list(write = r_writer, mode = progress_mode()))
-  names(py_args) <- c("", names(args) %||% rep("", length(args)), "write", "mode")
+  # Python's InputWarnings arrive here during the call and become R warnings after it (also when it fails).
+  warned <- character()
+  collect <- function(message) {
+    warned <<- c(warned, message)
+    invisible(NULL)
+  }
+  on.exit(for (m in warned) warning(fastai_warning(m, call)), add = TRUE)
+  py_args <- c(list(f), lapply(args, as_py_arg), list(write = r_writer, mode = progress_mode(), warn = collect))
+  names(py_args) <- c("", names(args) %||% rep("", length(args)), "write", "mode", "warn")
   res <- with_py_errors(do.call(verbs$call, py_args, quote = TRUE), call = call)
   from_py(res)
 }
@@ -251,7 +275,8 @@ frame_table <- function(x) {
 #' from_pandas(pdf)
 to_pandas <- function(x) {
   if (inherits(x, "python.builtin.object")) return(x)
-  check_data_frame(x, "x")
+  if (!is.data.frame(x)) abort_input(sprintf("x must be a data frame, not %s", describe(x)))  # zero rows convert too
+  ensure_python()
   convert <- reticulate::import("fastai_hf.r.convert", convert = FALSE)
   with_py_errors(convert$frame_from_r(frame_table(x)))
 }
@@ -260,7 +285,7 @@ to_pandas <- function(x) {
 #' @export
 from_pandas <- function(x) {
   if (is.data.frame(x)) return(x)
-  check_py(x, "pandas.core.frame.DataFrame", "x", "a pandas DataFrame")
+  check_py(x, c("pandas.DataFrame", "pandas.core.frame.DataFrame"), "x", "a pandas DataFrame")
   fastai_call("to_r", list(x), verb = TRUE)
 }
 
@@ -348,6 +373,11 @@ py_to_r.fastai.torch_core.TitledStr <- function(x) as.character(reticulate::py_s
 #' @method py_to_r fastai.text.data.TensorText
 #' @export
 py_to_r.fastai.text.data.TensorText <- function(x) py_value(x)
+
+# A classifier's labels (`dls$vocab` of HF data, `dls$vocab[[2]]` of fastai text data) as a vector.
+#' @method py_to_r fastai.data.transforms.CategoryMap
+#' @export
+py_to_r.fastai.data.transforms.CategoryMap <- function(x) simplify_cell(py_value(reticulate::py_get_attr(x, "items")))
 
 # ------------------------------------------------------------------------------- output ----
 

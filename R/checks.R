@@ -3,15 +3,16 @@
 # modifiers for capture_args() (function(value, name, call)), which let NULL through: an explicit
 # NULL is Python's None, which the Python side then accepts or refuses in words of its own.
 
-# Short description of a value for error messages.
+# Short description of a value for error messages, as R prints it: "0 (double)", "c(0.001, -1)".
 describe <- function(x) {
   if (is.null(x)) return("NULL")
   if (inherits(x, "python.builtin.object")) return(sprintf("a Python %s", class(x)[1L]))
   if (is.function(x)) return("a function")
   if (is.data.frame(x)) return("a data frame")
-  if (is.atomic(x) && length(x) == 1L) {
-    shown <- if (is.character(x)) sprintf("\"%s\"", x) else format(x)
-    return(sprintf("%s (%s)", shown, typeof(x)))
+  shown <- function(v) if (is.character(v) && !is.na(v)) sprintf("\"%s\"", v) else format(v)
+  if (is.atomic(x) && length(x) == 1L) return(sprintf("%s (%s)", shown(x), typeof(x)))
+  if (is.atomic(x) && length(x) > 1L && length(x) <= 6L && is.null(attributes(x))) {
+    return(sprintf("c(%s)", paste(vapply(x, shown, ""), collapse = ", ")))
   }
   sprintf("a %s of length %d", if (is.list(x)) "list" else paste(typeof(x), "vector"), length(x))
 }
@@ -140,9 +141,9 @@ check_tokens <- function(tokens, name = "tokens", call = sys.call(sys.parent()))
 # A learning rate: a positive number, one per parameter group, or a Python slice (lr_slice()).
 check_lr <- function(lr, name, call = sys.call(sys.parent())) {
   if (inherits(lr, "python.builtin.slice")) return(lr)
-  lr <- check_number(lr, name, min = 0, len = NA, call = call)
-  if (any(lr <= 0) || any(!is.finite(lr))) {
-    abort_input(sprintf("%s must be positive and finite, not %s", name, paste(format(lr), collapse = ", ")), call)
+  if (!(is.numeric(lr) && length(lr) >= 1L && !anyNA(lr) && all(is.finite(lr) & lr > 0))) {
+    abort_input(sprintf(paste0("%s must be a number > 0 and finite (a learning rate, typically 1e-5 to 1e-2), one ",
+                               "per parameter group, or slice(lowest, highest); not %s"), name, describe(lr)), call)
   }
   if (length(lr) > 1L) as.list(lr) else lr  # a list crosses as a list; Python makes it an array
 }

@@ -121,21 +121,92 @@ HF_BaseModelCallback <- py_wrapper("HF_BaseModelCallback", "instance")
 #' @export
 hf_splitter <- py_wrapper("hf_splitter", "function")
 
-#' Save a trained learner as a standard Hugging Face model folder
+#' Save a learner as a self-describing Hugging Face folder, and load it back
 #'
-#' Writes the model weights, tokenizer and a config whose `id2label` / `label2id` and
-#' `problem_type` match the learner's data, so `transformers.pipeline()` scores texts as the
-#' learner does.
+#' `hf_save_pretrained()` writes a standard Hugging Face model folder that also carries what the
+#' learner needs to predict and train as before, and a model card:
+#'
+#' - `config.json`: the transformers config, with `id2label` / `label2id` and `problem_type`;
+#' - `model.safetensors`: the weights (safetensors only: loading them runs no code);
+#' - `tokenizer.json`, `tokenizer_config.json`, ...: the tokenizer;
+#' - `fastai_hf.json`: the task, labels and decision thresholds (one per label after
+#'   [find_thresholds()] with `apply = TRUE`), the predict-time settings (text column,
+#'   `max_length`, truncation, padding, batch sizes), the learner's loss, optimizer, metrics and
+#'   frozen groups, the [run_record()] of every fit, the versions that wrote it (R's and this
+#'   package's included) and a SHA-256 of every other file;
+#' - `README.md`: the model card, with the Hugging Face Hub's metadata header: labels and
+#'   thresholds, how to use the model (here, in Python, with plain `transformers`), the training
+#'   recipe, the last validation, data size and versions.
+#'
+#' The folder is written all or nothing: if saving fails, nothing is left at `path`, and a folder
+#' already there is replaced only once the new one is complete. `transformers.pipeline()` loads it
+#' as any Hugging Face model.
+#'
+#' `hf_load_learner()` rebuilds the learner from such a folder in any session, without unpickling
+#' anything: it predicts exactly as the learner that saved it, thresholds included. It checks every
+#' file against its recorded SHA-256 first and names a file that is missing or changed. Without
+#' data it predicts only; give `df` (a data frame with the same text and label columns as the
+#' training data) or `dls` to train it further. Its run record continues the saved one.
 #'
 #' @param learn A [Learner()] built from [HF_BaseModelWrapper()] and [HF_TextBlock()].
-#' @param path The folder to write.
-#' @param ... Arguments of the model's `save_pretrained()`.
-#' @return `path`, invisibly.
+#' @param path The folder to write, or to load.
+#' @param card Write the model card `README.md` (default `TRUE`).
+#' @param card_data A named list of metadata for the card's header, e.g.
+#'   `list(base_model = "sentence-transformers/all-MiniLM-L6-v2", license = "apache-2.0")` (the
+#'   header names a base model only when it is a Hub id).
+#' @param df A data frame to train on after loading, laid out as the training data was.
+#' @param dls Instead of `df`, DataLoaders with the same labels (from [dataloaders()]).
+#' @param valid_pct,valid_col,seed How `df` is split: at random (`valid_pct`, default 0.2, with
+#'   `seed`), or by `valid_col`, a logical column that is `TRUE` for validation rows.
+#' @param bs Batch size for `df` (default: the saved one).
+#' @param verify Check the files against their recorded SHA-256 (default `TRUE`).
+#' @param ... `hf_save_pretrained()`: arguments of the model's `save_pretrained()`.
+#'   `hf_load_learner()`: arguments of [Learner()] that replace the saved ones (`loss_func`,
+#'   `metrics`, `opt_func`, `cbs`, `wd`, ...).
+#' @return `hf_save_pretrained()`: `path`, invisibly. `hf_load_learner()`: a Learner.
 #' @export
-hf_save_pretrained <- function(learn, path, ...) {
-  args <- capture_args(list(learn = learner_arg(), path = path_arg()))
+#' @examples
+#' \dontrun{
+#' learn %>% find_thresholds(apply = TRUE)
+#' hf_save_pretrained(learn, "emotions-model")
+#' # in another session:
+#' learn <- hf_load_learner("emotions-model")
+#' predict(learn, c("What a lovely surprise!", "That is awful."))
+#' }
+hf_save_pretrained <- function(learn, path, card, card_data, ...) {
+  args <- capture_args(list(learn = learner_arg(), path = path_arg(), card = flag_arg(), card_data = card_data_arg))
+  args$versions <- r_versions()
   fastai_call("hf_save_pretrained", args)
   invisible(path)
+}
+
+#' @rdname hf_save_pretrained
+#' @export
+hf_load_learner <- function(path, df, dls, valid_pct, valid_col, seed, bs, verify, ...) {
+  args <- capture_args(list(
+    path = path_arg(), df = function(x, name, call) if (is.null(x)) x else check_data_frame(x, name, call),
+    dls = function(x, name, call) if (is.null(x)) x else check_dls(x, name, call),
+    valid_pct = number_arg(min = 0, max = 1), valid_col = string_arg(), seed = int_arg(), bs = count_arg(),
+    verify = flag_arg()
+  ))
+  fastai_call("hf_load_learner", args)
+}
+
+# Metadata for a model card's header: a named list (a Python dict).
+card_data_arg <- function(x, name, call) {
+  if (is.null(x)) return(x)
+  if (!is.list(x) || is.data.frame(x) || is.null(names(x)) || any(!nzchar(names(x)))) {
+    abort_input(sprintf("%s must be a named list, e.g. list(license = \"apache-2.0\"), not %s", name, describe(x)),
+                call)
+  }
+  x
+}
+
+# The versions R adds to a saved folder's record and card.
+r_versions <- function() {
+  list(R = paste(R.version$major, R.version$minor, sep = "."),
+       `fastai (R package)` = as.character(utils::packageVersion("fastai")),
+       reticulate = as.character(utils::packageVersion("reticulate")))
 }
 
 #' Load a dataset as R data frames
@@ -155,7 +226,7 @@ hf_save_pretrained <- function(learn, path, ...) {
 #' write.csv(data.frame(text = c("good", "bad"), label = 1:0), csv, row.names = FALSE)
 #' HF_load_dataset("csv", data_files = csv, split = "train")
 HF_load_dataset <- function(path, name, split, data_files, ...) {
-  files_arg <- function(x, name, call) if (is.null(x)) x else as.list(path.expand(strings_arg()(x, name, call)))
+  files_arg <- function(x, name, call) if (is.null(x)) x else as.list(path.expand(unlist(strings_arg()(x, name, call))))
   args <- capture_args(list(path = string_arg(), name = string_arg(), split = string_arg(), data_files = files_arg))
   fastai_call("HF_load_dataset", args)
 }

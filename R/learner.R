@@ -85,8 +85,8 @@ unname_first <- function(args) {
 #' lr_slice(1e-5, 1e-3)
 lr_slice <- function(start, stop = NULL) {
   start <- check_lr(start, "start")
-  builtins <- reticulate::import_builtins()
   ensure_python()
+  builtins <- reticulate::import_builtins()
   if (is.null(stop)) return(builtins$slice(start))
   builtins$slice(start, check_lr(stop, "stop"))
 }
@@ -422,8 +422,7 @@ to_fp16 <- function(learn, ...) {
 #' @export
 to_bf16 <- function(learn) {
   capture_args(list(learn = learner_arg()))
-  refusal <- fastai_call("to_bf16", list(learn), verb = TRUE)
-  if (!is.null(refusal)) warning(refusal, call. = FALSE)
+  fastai_call(reticulate::py_get_attr(learn, "to_bf16"))  # on a CPU without bf16: a fastai_input_warning
   invisible(learn)
 }
 
@@ -471,15 +470,18 @@ set_seed <- function(seed, reproducible) {
 #' @export
 export <- function(learn, fname = "export.pkl") {
   capture_args(list(learn = learner_arg(), fname = path_arg()))
-  fastai_call(reticulate::py_get_attr(learn, "export"), list(fname))
-  invisible(fastai_call(reticulate::py_get_attr(learn$path, "joinpath"), list(fname)))
+  invisible(fastai_call(reticulate::py_get_attr(learn, "export"), list(fname)))
 }
 
 #' @rdname export
 #' @export
 load_learner <- function(fname, cpu = TRUE) {
   args <- capture_args(list(fname = path_arg(), cpu = flag_arg()))
-  if (!file.exists(fname)) abort_input(sprintf("file '%s' does not exist", fname))
+  if (!file.exists(fname)) {
+    abort_input(sprintf(paste0("file '%s' does not exist (working directory: %s), so there is no learner to load; ",
+                               "check the path, ",
+                               "or export a learner first with export(learn, \"export.pkl\")"), fname, getwd()))
+  }
   fastai_call("load_learner", c(args["fname"], list(cpu = cpu)))
 }
 

@@ -144,7 +144,7 @@ plot.fastai_history <- function(x, ...) {
 plot_loss <- function(learn, skip_start = 5L) {
   check_learner(learn)
   skip_start <- check_count(skip_start, "skip_start", min = 0L)
-  l <- fastai_call("loss_curve", list(learn))
+  l <- fastai_call(fastai_call_attr("history", "loss_curve"), list(learn))  # fastai_hf.history, not re-exported
   train <- data.frame(iteration = as.integer(unlist(l$iteration)), loss = as.double(unlist(l$loss)))
   if (!nrow(train)) abort_input("no losses recorded: train the learner first (e.g. fit_one_cycle())")
   train <- train[train$iteration > skip_start, , drop = FALSE]
@@ -155,6 +155,25 @@ plot_loss <- function(learn, skip_start = 5L) {
     ggplot2::geom_line() +
     ggplot2::geom_point(data = valid) +
     ggplot2::labs(x = "batches", y = "loss", colour = NULL, title = "Loss of the last fit")
+}
+
+#' The run record: what each fit did
+#'
+#' One row per `fit` of the learner (every training verb: [fit()], [fit_one_cycle()],
+#' [fine_tune()] (two rows: its frozen and unfrozen stages), ...), recorded as it ran: what a
+#' model card says about training ([hf_save_pretrained()]). Learners loaded with
+#' [hf_load_learner()] keep the rows of the learner that was saved.
+#'
+#' @param learn A [Learner()].
+#' @return A data frame: `fit` (counted from 1), `method`, `called_from` (`"fine_tune"` for its
+#'   stages), `epochs`, `lr_min` / `lr_max` (the lowest and highest parameter group's peak learning
+#'   rate), `lr` (a list column: each group's peak, from the embeddings to the head),
+#'   `frozen_groups`, `param_groups`, `trainable_params`, `bs`, `n_train`, `n_valid`, `seed`
+#'   (torch's seed last set, `NA` if none), `opt`, `wd`, `loss`, `seconds`, `finished` (`FALSE` for a
+#'   fit stopped by an error), then the last epoch's `train_loss`, `valid_loss` and metrics.
+#' @export
+run_record <- function(learn) {
+  fastai_call("run_record_df", list(check_learner(learn)))
 }
 
 #' Find a good learning rate

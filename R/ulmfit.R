@@ -107,7 +107,7 @@ TextDataLoaders_from_df <- function(df, text_col = "text", label_col = "label", 
   text_col <- check_columns(df, text_col, "text_col")
   check_texts(df[[text_col]], sprintf("column '%s': texts", text_col))
   label_col <- if (is_lm) NULL else check_columns(df, label_col, "label_col")
-  if (!is.null(valid_col)) args$valid_col <- check_columns(df, valid_col, "valid_col")
+  if (!missing(valid_col) && !is.null(valid_col)) args$valid_col <- check_columns(df, valid_col, "valid_col")
   args <- c(args, list(text_col = text_col, label_col = if (length(label_col) > 1L) as.list(label_col) else label_col,
                        is_lm = is_lm, num_workers = num_workers))
   fastai_call(reticulate::py_get_attr(py_fastai()$TextDataLoaders, "from_df"), args)

@@ -6,8 +6,11 @@
 #'
 #' Python is found in this order: the `RETICULATE_PYTHON` environment variable; the project's
 #' virtualenv `.venv/bin/python` in the working directory or one of its parents (what `make setup`
-#' builds); the `r-fastai` virtualenv that [install_fastai()] creates. Without one of them,
-#' reticulate's own discovery picks a Python, which must have the `fastai_hf` module.
+#' builds); the `r-fastai` virtualenv that [install_fastai()] creates. Without one of them, with
+#' reticulate 1.41 or later, the environment reticulate builds from the requirements fastai
+#' declares with `py_require()` when it loads (see [install_fastai()]); with an older reticulate,
+#' reticulate's own discovery picks a Python. A Python that has fastai's dependencies but not the
+#' `fastai_hf` module imports the copy shipped in this package.
 #'
 #' Speed: R loads its own BLAS into the process before Python starts. So that torch keeps its
 #' fast matrix routines instead of binding to R's (often the slow reference BLAS, 10-20 times
@@ -31,6 +34,8 @@ verbs_py <- NULL
 .state <- new.env(parent = emptyenv())
 
 .onLoad <- function(libname, pkgname) {
+  # reticulate >= 1.41 and no Python picked: declare what fastai needs (install.R), keras3's way
+  declare_python_requirements()
   hooks <- list(
     before_load = configure_python,
     on_error = function(e) stop(python_missing_error(conditionMessage(e)))
@@ -72,12 +77,26 @@ ensure_python <- function() {
   # Importing (not just finding) the module also catches a broken install; the error says why.
   ok <- tryCatch({
     preload_torch()
+    use_shipped_core()
     reticulate::import("fastai_hf")
     TRUE
   }, error = function(e) e)
   if (!isTRUE(ok)) stop(python_missing_error(conditionMessage(ok)))
+  sync_pythonpath()
   .state$ready <- TRUE
   invisible(TRUE)
+}
+
+# reticulate sets PYTHONPATH while Python starts and gives R's value back afterwards, but Python's
+# os.environ keeps the value of the start: code that later writes os.environ back (datasets' download
+# manager does, with mock.patch.dict) would put reticulate's path into this process and so into every
+# subprocess (system(), Rscript), e.g. making another Python import this session's packages. Give
+# Python's copy R's value.
+sync_pythonpath <- function() {
+  environ <- reticulate::import("os", convert = FALSE)$environ
+  value <- Sys.getenv("PYTHONPATH", unset = NA)
+  if (is.na(value)) environ$pop("PYTHONPATH", NULL) else reticulate::py_set_item(environ, "PYTHONPATH", value)
+  invisible(NULL)
 }
 
 # R's BLAS (libblas.so.3, loaded with R) exports sgemm_ and friends; torch's libtorch_cpu exports
@@ -111,16 +130,34 @@ preload_torch <- function() {
   invisible(NULL)
 }
 
+# The py_require() environment holds fastai's dependencies but not its core: let it (or any Python
+# without an installed fastai_hf) import the copy shipped in this package. Appended to sys.path, so
+# an installed fastai_hf (make setup's editable one, install_fastai()'s) always wins.
+use_shipped_core <- function() {
+  core <- shipped_core()
+  if (is.null(core)) return(invisible(FALSE))
+  util <- reticulate::import("importlib.util")
+  if (!is.null(util$find_spec("fastai_hf"))) return(invisible(FALSE))
+  reticulate::import("sys", convert = FALSE)$path$append(file.path(core, "python"))
+  invisible(TRUE)
+}
+
 python_missing_error <- function(detail = NULL) {
-  where <- if (reticulate::py_available(initialize = FALSE)) {
-    sprintf("the Python in use (%s) cannot import it", reticulate::py_config()$python)
+  python <- if (reticulate::py_available(initialize = FALSE)) tryCatch(reticulate::py_config()$python, error = function(e) NULL)
+  where <- if (!is.null(python)) {
+    sprintf("the Python in use (%s) cannot import it", python)
   } else {
     "no Python with it was found"
   }
   msg <- paste0(
     "fastai needs Python with the 'fastai_hf' module (fastai, transformers, torch), but ", where, ".\n",
     "Install it with fastai::install_fastai() and restart R, or set RETICULATE_PYTHON to a Python ",
-    "that has it (in the project: `make setup`, then .venv/bin/python)."
+    "that has it (in the project: `make setup`, then .venv/bin/python)",
+    if (py_require_supported()) {
+      "; or, with no Python picked, let reticulate build one from fastai's py_require() list."
+    } else {
+      "."
+    }
   )
   detail <- trimws(paste(detail, collapse = " "))
   if (length(detail) && nzchar(detail)) msg <- paste0(msg, "\nDetails: ", detail)

@@ -2,6 +2,7 @@
 
 `from fastai_hf import *` gives fastai's text API (`fastai.text.all`) plus the HF_* layer.
 """
+from . import _torchvision  # noqa: F401  (first: hides a broken torchvision before transformers imports it)
 import os as _os
 
 _os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # batches are tokenized in the main process
@@ -16,11 +17,15 @@ from .optim import Adam, FusedAdam, use_as_learner_default  # noqa: E402  (fasta
 from .precision import MixedPrecision, cpu_bf16_support  # noqa: E402  (also patches Learner.to_bf16: bf16 on CPUs)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
-from .export import hf_save_pretrained  # noqa: E402
+from .export import hf_load_learner, hf_save_pretrained, register_export  # noqa: E402  (no-pickle folders)
+from .card import model_card  # noqa: E402
+from .saving import load_learner  # noqa: E402  (also makes export/save/save_encoder transactional)
+from .training import n_param_groups  # noqa: E402  (also checks the arguments of the fit methods and freeze_to)
+from .checks import InputWarning  # noqa: E402
 from .datasets import HF_load_dataset  # noqa: E402
 from .goemotions import goemotions_path, load_goemotions  # noqa: E402
 from .features import hf_hidden_states  # noqa: E402
-from .history import HistoryCallback, history_df  # noqa: E402
+from .history import HistoryCallback, history_df, loss_curve, run_record, run_record_df  # noqa: E402
 from .interpret import (confidence_df, confusion_matrix_df, interpretation, plot_confusion_matrix,  # noqa: E402
                         top_losses_df)
 from .show import show_batch_df, show_results_df  # noqa: E402

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["as_int", "as_number", "check_texts", "speaking", "for_r", "rows", "show", "advice",
-           "check_text_column", "check_one_hot", "check_categories", "column_names", "check_not_empty"]
+           "check_text_column", "check_one_hot", "check_categories", "column_names", "check_not_empty",
+           "InputWarning", "check_learner", "check_lr", "check_thresholds", "check_classes", "count"]
 
 # ------------------------------------------------------------------------------------ language
 _LANGUAGE = contextvars.ContextVar("fastai_hf_user_language", default="python")
@@ -46,6 +47,7 @@ def show(value):
     if not for_r(): return repr(value)
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return "NA"
+    if isinstance(value, float) and math.isinf(value): return "Inf" if value > 0 else "-Inf"
     if isinstance(value, bool): return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15: return str(int(value))
     if isinstance(value, str): return '"' + value.replace('"', '\\"') + '"'
@@ -64,6 +66,11 @@ def rows(positions, n=5):
         text = "[" + ", ".join(map(repr, shown)) + "]"
     more = f" and {len(positions) - n} more" if len(positions) > n else ""
     return f"row{'s' if len(positions) > 1 else ''} {text}{more}"
+
+
+class InputWarning(UserWarning):
+    """Something about the user's data or arguments that works but is likely not what they meant (an
+    empty validation set, ...). The R package shows these as R warnings."""
 
 
 # ----------------------------------------------------------------------------------- arguments
@@ -90,6 +97,70 @@ def as_number(name, value, minimum=None, maximum=None, exclusive_minimum=False):
         raise ValueError(f"{name} must be a finite number{' ' + ' and '.join(bounds) if bounds else ''}, "
                          f"not {show(value)}")
     return float(value)
+
+
+def check_learner(learn, name="learn"):
+    """`learn` when it is a fastai Learner (recognised by its `dls`, `model` and `fit`: this module imports
+    no fastai), else a TypeError saying what was passed and what goes there instead."""
+    if not isinstance(learn, pd.DataFrame) and all(hasattr(learn, a) for a in ("dls", "model", "fit")): return learn
+    what = "a data frame" if isinstance(learn, pd.DataFrame) else f"a {type(learn).__name__}"
+    hint = (" (data frames go to the DataLoaders: " + advice("dblock.dataloaders(df)", "dataloaders(dblock, df)")
+            + ", which go to Learner())") if isinstance(learn, pd.DataFrame) else ""
+    raise TypeError(f"{name} must be a fastai Learner, not {what}{hint}; build one with Learner(dls, model, ...) or "
+                    "load an export with load_learner()")
+
+
+def count(n, noun):
+    "'1 row', '3 rows', '1 parameter group'."
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _numbers(name, value, what):
+    "`value` (a number, list, array or tensor) as a flat float array, or a TypeError naming `name`."
+    if isinstance(value, (str, bytes, bool, np.bool_, dict)):
+        raise TypeError(f"{name} must be {what}, not {show(value)}")
+    try: values = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value, dtype=float).reshape(-1)
+    except (TypeError, ValueError): raise TypeError(f"{name} must be {what}, not {show(value)}") from None
+    if values.size == 0: raise ValueError(f"{name} must be {what}, not an empty {type(value).__name__}")
+    return values
+
+
+def check_lr(name, lr, n_groups):
+    """A learning rate as fastai takes it: None (the learner's default), a number, a slice (`slice(1e-5,
+    1e-3)`, `slice(1e-3)`) or one number per parameter group; every rate finite and > 0. Returns `lr`."""
+    if lr is None: return lr
+    example = advice("slice(1e-5, 1e-3)", "slice(1e-5, 1e-3)")
+    if isinstance(lr, slice):
+        if lr.stop is None or lr.step is not None:
+            raise ValueError(f"{name} is {lr}; a slice of learning rates is slice(lowest, highest) or slice(highest), "
+                             f"e.g. {example}")
+        for part, v in (("start", lr.start), ("stop", lr.stop)):
+            if v is not None: as_number(f"{name} (the slice's {part})", v, 0, exclusive_minimum=True)
+        return lr
+    values = _numbers(name, lr, "a learning rate (a number, a slice or one number per parameter group)")
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        shown = show(values[bad].tolist()) if values.size > 1 else show(float(values[0]))
+        raise ValueError(f"{name} must be finite and > 0 (learning rates are typically 1e-5 to 1e-2), not {shown}")
+    if values.size not in (1, n_groups):
+        raise ValueError(f"{name} has {values.size} learning rates but the model has "
+                         f"{count(n_groups, 'parameter group')}; give one number, a slice such as {example} "
+                         f"(spread from the first group to the last) or {n_groups} numbers")
+    return lr
+
+
+def check_thresholds(name, thresh, n_labels):
+    """Multi-label thresholds as a float vector of `n_labels`: one number for all labels or one per label,
+    each a probability in [0, 1]."""
+    t = _numbers(name, thresh, "a probability threshold (one number, or one per label)")
+    if t.size not in (1, n_labels):
+        raise ValueError(f"{name}: got {t.size} thresholds for {n_labels} labels; give one number or one per label")
+    bad = ~np.isfinite(t) | (t < 0) | (t > 1)
+    if bad.any():
+        odd = list(dict.fromkeys(t[bad].tolist()))
+        shown = show(odd) if len(odd) > 1 else show(odd[0])
+        raise ValueError(f"{name}: thresholds are probabilities and must lie between 0 and 1; got {shown}")
+    return np.repeat(t, n_labels) if t.size == 1 else t
 
 
 def _missing(v):
@@ -191,6 +262,15 @@ def check_one_hot(df, cols, vocab):
                      "as.integer(round(x)))), or drop rows with missing labels")
         raise ValueError(f"label columns {show(bad)} must hold only 0/1 (column {show(c)} has {show(odd)} in "
                          f"{rows(_at(odd_mask, df))}); {fix}")
+
+
+def check_classes(df, col):
+    "A single-label target needs two classes at least: a one-class 'classifier' answers that class with p = 1."
+    classes = df[col].dropna().unique()
+    if len(classes) == 1:
+        raise ValueError(f"label column {show(col)} has one class ({show(classes[0])}) in all {count(len(df), 'row')}; "
+                         "a classifier needs rows of at least two classes to learn anything. Add rows of the other "
+                         "classes (or check that you read the right label column)")
 
 
 def check_categories(df, cols, vocab, delim=None):

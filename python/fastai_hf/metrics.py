@@ -7,12 +7,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .checks import check_learner, check_thresholds
+from .history import history_callback
 from .predict import label_thresholds
 
 __all__ = ["find_thresholds", "multilabel_metrics"]
 
 
 def _probs_targets(learn, dl=None):
+    check_learner(learn)
     dl = dl if dl is not None else learn.dls.valid
     with learn.no_bar():
         probs, targs = learn.get_preds(dl=dl)
@@ -26,11 +29,13 @@ def find_thresholds(learn, dl=None, grid=None, apply=False):
     """Per-label probability thresholds that maximise each label's F1 on `dl` (default: validation).
 
     Returns a DataFrame (label, threshold, f1, support). Labels with no positive example keep 0.5.
-    `apply=True` also sets `learn.loss_func.thresh` to these thresholds, so `predict` uses them.
-    Tuning and scoring on the same rows is optimistic: judge the thresholds on other data.
+    `apply=True` also sets `learn.loss_func.thresh` to these thresholds, so `predict` uses them, and
+    records the tuning (split, rows, F1) in the learner's `run_record`, which `hf_save_pretrained`
+    writes into the model card. Tuning and scoring on the same rows is optimistic: judge the
+    thresholds on other data.
     """
     probs, targs = _probs_targets(learn, dl)
-    grid = np.round(np.arange(0.01, 1.0, 0.01), 2) if grid is None else np.asarray(grid, dtype=float)
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2) if grid is None else check_thresholds("grid", grid, len(np.ravel(grid)))
     pred = probs[None, :, :] >= grid[:, None, None]                      # (grid, rows, labels)
     tp = (pred & (targs[None] == 1)).sum(1)
     fp = (pred & (targs[None] == 0)).sum(1)
@@ -41,8 +46,20 @@ def find_thresholds(learn, dl=None, grid=None, apply=False):
     thresholds = np.where(support > 0, grid[best], 0.5)
     out = pd.DataFrame({"label": [str(v) for v in learn.dls.vocab], "threshold": thresholds,
                         "f1": np.where(support > 0, f1[best, np.arange(f1.shape[1])], 0.0), "support": support})
-    if apply: learn.loss_func.thresh = torch.tensor(thresholds, dtype=torch.float32)
+    if apply:
+        learn.loss_func.thresh = torch.tensor(thresholds, dtype=torch.float32)
+        history_callback(learn).thresholds = {
+            "split": _split_name(learn, dl), "n_rows": int(len(targs)), "labels": out["label"].tolist(),
+            "thresholds": [float(t) for t in learn.loss_func.thresh], "f1": out["f1"].astype(float).tolist(),
+            "support": out["support"].astype(int).tolist()}
     return out
+
+
+def _split_name(learn, dl):
+    "Which rows a DataLoader holds: 'valid', 'train', or 'other' (a DataLoader the user built)."
+    if dl is None or dl is learn.dls.valid: return "valid"
+    if dl is learn.dls.train: return "train"
+    return "other"
 
 
 def multilabel_metrics(learn, dl=None, thresh=None):

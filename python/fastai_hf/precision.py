@@ -31,6 +31,8 @@ from fastai.torch_core import default_device
 from fastcore.basics import patch
 from fastcore.foundation import L
 
+from .checks import InputWarning
+
 __all__ = ["MixedPrecision", "cpu_bf16_support", "bf16_refusal", "inference_autocast", "learner_device"]
 
 _X86_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -91,7 +93,7 @@ def _say_once(msg):
     global _said
     if _said: return
     _said = True
-    warnings.warn(msg, UserWarning, stacklevel=3)
+    warnings.warn(msg, InputWarning, stacklevel=3)  # R shows it as an R warning (r/output.r_warnings)
 
 
 class MixedPrecision(_FastaiMixedPrecision):

@@ -27,7 +27,7 @@ from fastai.learner import Learner
 from fastcore.basics import patch
 from fastcore.xtras import is_listy
 
-from .checks import advice, as_int, check_texts, show
+from .checks import advice, as_int, check_learner, check_texts, check_thresholds, show
 from .data.core import hf_tokenizer_of, target_kind, text_columns
 from .modeling.core import HF_BaseModelCallback, prediction_of, wrapper_of
 from .precision import _FastaiMixedPrecision, inference_autocast, learner_device
@@ -75,15 +75,10 @@ def label_thresholds(learn, thresh=None):
     """Per-label thresholds as a numpy vector: `thresh` if given, else `learn.loss_func.thresh`
     (default 0.5); one number applies to every label. Each must lie in [0, 1]."""
     n = len(label_vocab(learn) or [])
-    t = getattr(learn.loss_func, "thresh", 0.5) if thresh is None else thresh
-    t = np.asarray(t.detach().cpu() if torch.is_tensor(t) else t, dtype=float).reshape(-1)
-    if t.size == 1: t = np.repeat(t, n)
-    if t.size != n:
-        raise ValueError(f"got {t.size} thresholds for {n} labels; give one number or one per label")
-    bad = ~np.isfinite(t) | (t < 0) | (t > 1)
-    if bad.any():
-        raise ValueError(f"thresholds are probabilities and must lie between 0 and 1; got {show(t[bad].tolist())}")
-    return t
+    if thresh is None:
+        return check_thresholds(advice("learn.loss_func.thresh", "learn$loss_func$thresh"),
+                                getattr(learn.loss_func, "thresh", 0.5), n)
+    return check_thresholds("thresh", thresh, n)
 
 
 def texts_of(learn, texts):
@@ -101,8 +96,7 @@ def texts_of(learn, texts):
 
 
 def _require_classifier(learn):
-    if not isinstance(learn, Learner):
-        raise TypeError(f"learn must be a fastai Learner, not {type(learn).__name__}")
+    check_learner(learn)
     if label_vocab(learn) is None:
         raise TypeError("this learner has no labels to predict (a language model or a regression); "
                         "use learn.get_preds, or lm_predict for a language model")

@@ -9,12 +9,15 @@ save files in any order.
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tests never need the hub
+# Before torch loads OpenMP: its threads then sleep rather than spin while they wait, which on a busy
+# machine (the tests share two cores with whatever else runs) makes training ten times slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from fastai_hf import load_goemotions, set_seed  # noqa: E402
 from fastai_hf.testing import tiny_bert  # noqa: E402
-from helpers import (EKMAN, ULMFIT_LABELS, hf_objects, clas_dls, lm_dls, load_state, make_classifier, make_learner, make_lm,  # noqa: E402
+from helpers import (ULMFIT_LABELS, clas_dls, lm_dls, load_state, make_classifier, make_learner, make_lm,  # noqa: E402
                      quiet_fit, state_bytes)
 
 
@@ -100,7 +103,7 @@ def _ulmfit(_ulmfit_texts, tmp_path_factory):
     lm.save_encoder("finetuned")
     clas = make_classifier(clas_dls(_ulmfit_texts.copy(), path, dls.vocab)).load_encoder("finetuned")
     quiet_fit(clas, "fit_one_cycle", 1, 1e-2)
-    return {"vocab": list(dls.vocab), "lm_values": tuple(float(v) for v in lm.recorder.values[-1]),
+    return {"vocab": tuple(dls.vocab), "lm_values": tuple(float(v) for v in lm.recorder.values[-1]),
             "lm": state_bytes(lm.model), "encoder": (path / "models" / "finetuned.pth").read_bytes(),
             "clas": state_bytes(clas.model)}
 
@@ -108,7 +111,7 @@ def _ulmfit(_ulmfit_texts, tmp_path_factory):
 @pytest.fixture
 def ulmfit_lm_dls(ulmfit_df, _ulmfit, tmp_path):
     "Language-model DataLoaders on the session's vocab, with `path` a fresh folder."
-    return lm_dls(ulmfit_df, tmp_path, vocab=_ulmfit["vocab"])
+    return lm_dls(ulmfit_df, tmp_path, vocab=list(_ulmfit["vocab"]))
 
 
 @pytest.fixture
@@ -130,7 +133,7 @@ def encoder_file(tmp_path, _ulmfit):
 @pytest.fixture
 def ulmfit_clas_dls(ulmfit_df, _ulmfit, tmp_path):
     "Classifier DataLoaders on the language model's vocab (40 validation texts), with `path` a fresh folder."
-    return clas_dls(ulmfit_df, tmp_path, _ulmfit["vocab"])
+    return clas_dls(ulmfit_df, tmp_path, list(_ulmfit["vocab"]))
 
 
 @pytest.fixture

@@ -25,8 +25,9 @@ def r_table(t):
         vals = list(col["values"])
         assert len(vals) == t["nrow"], (name, len(vals), t["nrow"])
         for i in col["na"]: vals[i] = None
-        cols[name] = vals
-    return pd.DataFrame(cols, columns=list(t["names"]))
+        numeric = col["kind"] in ("integer", "double", "logical") and not col["na"]
+        cols[name] = pd.Series(vals, dtype=None if numeric else object)
+    return pd.DataFrame(cols, columns=list(t["names"]), index=pd.RangeIndex(t["nrow"]))
 
 
 def r_col(kind, values, na=(), levels=None):
@@ -61,12 +62,14 @@ def hf_objects(path, num_labels):
     return get_hf_objects(path, task=HF_TASKS_AUTO.SequenceClassification, config=config)
 
 
-def make_learner(path, df, multi=True, bs=16, seed=0, opt_func=Adam, num_labels=len(EKMAN), **learner_kwargs):
+def make_learner(path, df, multi=True, bs=16, seed=0, opt_func=Adam, num_labels=len(EKMAN), max_length=None,
+                 **learner_kwargs):
     "The R vignette's flow, in Python: multi-label on the one-hot columns, or single-label on `label`."
     set_seed(seed)
     hf_arch, _, hf_tokenizer, hf_model = hf_objects(path, num_labels)
     y_block = MultiCategoryBlock(encoded=True, vocab=EKMAN) if multi else CategoryBlock(vocab=EKMAN)
-    dblock = DataBlock(blocks=[HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=hf_tokenizer), y_block],
+    text_block = HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=hf_tokenizer, max_length=max_length)
+    dblock = DataBlock(blocks=[text_block, y_block],
                        get_x=ColReader("text"), get_y=ColReader(EKMAN if multi else "label"),
                        splitter=RandomSplitter(seed=seed))
     dls = dblock.dataloaders(df, bs=bs)
@@ -83,8 +86,10 @@ def lm_dls(df, path, vocab=None):
 
 
 def clas_dls(df, path, vocab):
-    "Classifier DataLoaders over `df.text` / `df.label` on a language model's vocab; 20% validation."
-    return DataBlock(blocks=(TextBlock.from_df("text", vocab=vocab, n_workers=0), CategoryBlock),
+    """Classifier DataLoaders over `df.text` / `df.label` on a language model's vocab; 20% validation.
+    Texts are padded in chunks of 16 tokens, matching the classifiers' `seq_len` (fastai's
+    SentenceEncoder reads a batch in chunks of that size)."""
+    return DataBlock(blocks=(TextBlock.from_df("text", vocab=vocab, seq_len=16, n_workers=0), CategoryBlock),
                      get_x=ColReader("text"), get_y=ColReader("label"), splitter=RandomSplitter(0.2, seed=0)
                      ).dataloaders(df, bs=8, num_workers=0, path=path)
 

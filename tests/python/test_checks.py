@@ -78,7 +78,7 @@ def test_label_outside_the_vocab(tok, ekman_single_df):
 
 def test_missing_single_labels(tok, ekman_single_df):
     ekman_single_df.loc[4, "label"] = None
-    with pytest.raises(ValueError, match=r"label column 'label' has 1 missing \(NA\) labels \(row \[4\]\)"):
+    with pytest.raises(ValueError, match=r"label column 'label' has 1 missing \(NA\) labels? \(row \[4\]\)"):
         single_block(tok).dataloaders(ekman_single_df)
 
 
@@ -248,3 +248,21 @@ def test_check_texts_names_the_bad_positions():
 def test_check_texts_rejects_other_inputs(texts, error, match):
     with pytest.raises(error, match=match):
         check_texts(texts)
+
+
+def test_type_transforms_check_their_own_columns(tok, ekman_df):
+    "DataBlock asks every type transform with a `check_source(df, cols)` method (a task family's input)."
+    from fastai_hf import Transform, TransformBlock
+    seen = []
+
+    class Checked(Transform):
+        def encodes(self, o): return o
+        def check_source(self, df, cols):
+            seen.append(cols)
+            raise ValueError(f"column {cols[0]} is not good enough")
+
+    dblock = DataBlock(blocks=[HF_TextBlock(hf_tokenizer=tok), TransformBlock(type_tfms=Checked())],
+                       get_x=ColReader("text"), get_y=ColReader("joy"), splitter=RandomSplitter(seed=0))
+    with pytest.raises(ValueError, match="column joy is not good enough"):
+        dblock.dataloaders(ekman_df)
+    assert seen == [["joy"]]

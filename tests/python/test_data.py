@@ -2,12 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import EKMAN, hf_objects
 from fastai_hf import (ColReader, DataBlock, HF_BeforeBatchTransform, HF_load_dataset, HF_TextBlock,
                        MultiCategoryBlock, RandomSplitter, TransformBlock, load_goemotions)
+from helpers import EKMAN, hf_objects
+from transformers import AutoTokenizer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def multi_dls(tiny_path, ekman_df):
     hf_arch, _, tok, _ = hf_objects(tiny_path, len(EKMAN))
     dblock = DataBlock(blocks=[HF_TextBlock(hf_arch=hf_arch, hf_tokenizer=tok), MultiCategoryBlock(encoded=True, vocab=EKMAN)],
@@ -58,10 +59,10 @@ def test_tokenizes_each_text_once(tiny_path, ekman_df):
         assert len(calls) == (-(-n // 4) if dl is dls.train else n)  # training: one call per pool of 4 batches
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tok(tiny_path):
     "The tiny model's tokenizer (MiniLM's vocabulary)."
-    return hf_objects(tiny_path, len(EKMAN))[2]
+    return AutoTokenizer.from_pretrained(tiny_path)
 
 
 def _indexed_dls(tok, df, pool_batches, bs=16, drop_last=True):
@@ -94,7 +95,7 @@ def test_pooled_training_batches(tok, drop_last):
 def test_pool_batches_is_a_whole_number(tok):
     df = load_goemotions("original", split="train", n_rows=64)
     assert _indexed_dls(tok, df, pool_batches=4.0).train.pool_batches == 4  # an R number
-    with pytest.raises(ValueError, match="pool_batches must be an integer >= 1"):
+    with pytest.raises(ValueError, match="pool_batches must be a whole number >= 1"):
         _indexed_dls(tok, df, pool_batches=0)
 
 
@@ -170,7 +171,7 @@ def test_hf_load_dataset_formats(tmp_path):
 
 
 def test_hf_load_dataset_missing_file(tmp_path):
-    with pytest.raises(ValueError, match="could not find the data"):
+    with pytest.raises(FileNotFoundError, match="could not find the data"):
         HF_load_dataset("csv", data_files=str(tmp_path / "nope.csv"), split="train")
 
 
@@ -179,3 +180,24 @@ def test_sort_lengths_are_the_texts_lengths(multi_dls):
         assert list(dl.res) == [len(text) for text, _ in dl.dataset]
     test_dl = multi_dls.test_dl(["a longer text here", "short"])  # plain strings: read item by item
     assert list(test_dl.res) == [18, 5]
+
+
+def test_text_columns_of_hf_data(tok, ekman_single_df):
+    from fastai_hf import CategoryBlock
+    from fastai_hf.data import text_columns
+    df = ekman_single_df.rename(columns={"text": "review"})
+    dls = DataBlock(blocks=[HF_TextBlock(hf_tokenizer=tok), CategoryBlock], get_x=ColReader("review"),
+                    get_y=ColReader("label"), splitter=RandomSplitter(seed=0)).dataloaders(df, bs=8)
+    assert text_columns(dls) == ["review"]
+
+
+def test_text_columns_of_fastai_text_data_are_the_tokenizers(ulmfit_clas_dls):
+    from fastai_hf.data import text_columns
+    assert text_columns(ulmfit_clas_dls) == ["text"]
+
+
+def test_hf_tokenizer_of(multi_dls, ulmfit_clas_dls):
+    from fastai_hf.data import hf_tokenizer_of
+    assert isinstance(hf_tokenizer_of(multi_dls), HF_BeforeBatchTransform)
+    assert hf_tokenizer_of(multi_dls.valid) is hf_tokenizer_of(multi_dls)
+    assert hf_tokenizer_of(ulmfit_clas_dls) is None

@@ -8,18 +8,16 @@ from transformers import AutoModel
 from fastai_hf import (CategoryBlock, ColReader, CrossEntropyLossFlat, DataBlock, HF_BaseModelCallback,
                        HF_BaseModelWrapper, HF_TextBlock, Learner, RandomSplitter, get_hf_objects, hf_hidden_states,
                        hf_splitter)
-from fastai_hf.testing import tiny_bert
 
 TEXTS = ["I love this so much!", "meh", "This is the worst thing that has happened to me in a very long time.",
          "Not sure how I feel about it, honestly.", "wow"]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+@pytest.fixture
+def tiny(tiny_path):
     "(tokenizer, bare BertModel, BertForSequenceClassification) sharing the same encoder weights."
-    path = tiny_bert(str(tmp_path_factory.mktemp("tiny-bert")))
-    _, _, tok, clf = get_hf_objects(path)
-    return tok, AutoModel.from_pretrained(path), clf
+    _, _, tok, clf = get_hf_objects(tiny_path)
+    return tok, AutoModel.from_pretrained(tiny_path), clf
 
 
 def _manual(model, tok, text, output_hidden_states=False):
@@ -84,12 +82,9 @@ def test_max_length_truncates(tiny):
 def test_deterministic_and_leaves_training_mode(tiny):
     tok, base, _ = tiny
     base.train()  # dropout on: the function must switch it off and restore the mode after
-    try:
-        a, b = hf_hidden_states(TEXTS, base, tok), hf_hidden_states(pd.Series(TEXTS), base, tok)
-        assert base.training
-        np.testing.assert_array_equal(a, b)
-    finally:
-        base.eval()
+    a, b = hf_hidden_states(TEXTS, base, tok), hf_hidden_states(pd.Series(TEXTS), base, tok)
+    assert base.training
+    np.testing.assert_array_equal(a, b)
 
 
 def test_accepts_an_hf_learner(tiny):
@@ -117,7 +112,7 @@ def test_bad_arguments_raise(tiny):
         hf_hidden_states(TEXTS, base, tok, pooling="max")
     with pytest.raises(ValueError, match="bs"):
         hf_hidden_states(TEXTS, base, tok, bs=0)
-    with pytest.raises(ValueError, match="layer must be an integer"):
+    with pytest.raises(ValueError, match="layer must be a whole number"):
         hf_hidden_states(TEXTS, base, tok, layer=1.5)
     with pytest.raises(TypeError, match="hf_model must be a transformers model"):
         hf_hidden_states(TEXTS, "bert-base-uncased", tok)

@@ -1,7 +1,7 @@
 import socket
 
 import pytest
-from conftest import hf_objects
+from helpers import hf_objects
 from fastai_hf import HF_TASKS_ALL, HF_TASKS_AUTO, get_hf_objects, minilm_path
 from fastai_hf.hub import _looks_like_path
 

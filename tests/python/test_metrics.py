@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import EKMAN, make_learner
+from helpers import EKMAN, make_learner
 from fastai_hf import F1ScoreMulti, RocAucMulti, accuracy_multi, find_thresholds, multilabel_metrics, partial
 from sklearn.metrics import f1_score, roc_auc_score
 
@@ -36,15 +36,16 @@ def test_find_thresholds_maximises_each_labels_f1(multi_learn):
         assert row.f1 >= max(f1_at(t) for t in np.arange(0.01, 1.0, 0.01)) - 1e-9
 
 
-def test_thresholds_can_be_applied_to_predict(multi_learn):
-    try:
-        table = find_thresholds(multi_learn, apply=True)
-        np.testing.assert_allclose(multi_learn.loss_func.thresh.numpy(), table["threshold"].to_numpy(), atol=1e-6)
-        df = multi_learn.hf_predict(["so happy", "so sad"])
-        expected = [[l for l, p, t in zip(EKMAN, row, table.threshold) if p >= t] for row in df[EKMAN].to_numpy()]
-        assert df["predicted"].tolist() == expected
-    finally:
-        multi_learn.loss_func.thresh = 0.5
+def test_thresholds_can_be_applied_to_the_loss(multi_learn):
+    table = find_thresholds(multi_learn, apply=True)
+    np.testing.assert_allclose(multi_learn.loss_func.thresh.numpy(), table["threshold"].to_numpy(), atol=1e-6)
+
+
+def test_applied_thresholds_are_used_by_predict(multi_learn):
+    table = find_thresholds(multi_learn, apply=True)
+    df = multi_learn.hf_predict(["so happy", "so sad"])
+    expected = [[l for l, p, t in zip(EKMAN, row, table.threshold) if p >= t] for row in df[EKMAN].to_numpy()]
+    assert df["predicted"].tolist() == expected
 
 
 def test_multilabel_metrics_agree_with_sklearn(multi_learn):

@@ -1,7 +1,8 @@
 import pytest
 import torch
-from conftest import EKMAN, make_learner
 from fastai_hf import HF_BaseModelWrapper, hf_splitter
+from fastai_hf.modeling import prediction_of, problem_type, sync_config, wrapper_of
+from helpers import EKMAN, hf_objects, make_learner
 from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
 
 
@@ -58,7 +59,7 @@ def test_wrapper_passes_only_the_inputs_the_model_takes(tiny_path):
     model = HF_BaseModelWrapper(DistilBertForSequenceClassification(cfg))
     batch = dict(tok(["one text", "another one here"], padding=True, return_tensors="pt"))
     assert "token_type_ids" in batch and "token_type_ids" not in model.hf_inputs
-    assert model(batch).shape == (2, 3)
+    assert model(batch).logits.shape == (2, 3)
     groups = hf_splitter(model)  # distilbert: embeddings | transformer.layer[0], [1] | pre_classifier + classifier
     assert len(groups) == 4
 
@@ -68,11 +69,12 @@ def test_wrapper_rejects_non_models():
         HF_BaseModelWrapper("bert")
 
 
-def test_config_follows_the_data(multi_learn, single_learn):
-    for learn, problem in [(multi_learn, "multi_label_classification"), (single_learn, "single_label_classification")]:
-        config = learn.model.hf_model.config
-        assert config.problem_type == problem
-        assert config.id2label == dict(enumerate(EKMAN)) and config.label2id == {l: i for i, l in enumerate(EKMAN)}
+@pytest.mark.parametrize("which,problem", [("multi_learn", "multi_label_classification"),
+                                           ("single_learn", "single_label_classification")])
+def test_config_follows_the_data(which, problem, request):
+    config = request.getfixturevalue(which).model.hf_model.config
+    assert config.problem_type == problem
+    assert config.id2label == dict(enumerate(EKMAN)) and config.label2id == {l: i for i, l in enumerate(EKMAN)}
 
 
 def test_model_loss_equals_the_learner_loss(tiny_path, ekman_df):
@@ -95,3 +97,40 @@ def test_model_loss_equals_the_learner_loss(tiny_path, ekman_df):
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 0.0)
     model_loss, fastai_loss = losses[0]
     assert model_loss == pytest.approx(fastai_loss, rel=1e-4)
+
+
+# ----------------------------------------------------------------- what the task families share
+def test_prediction_of_a_model_output_is_its_logits():
+    from transformers.modeling_outputs import QuestionAnsweringModelOutput, SequenceClassifierOutput
+    logits, start, end = torch.zeros(2, 3), torch.zeros(2, 5), torch.ones(2, 5)
+    assert prediction_of(SequenceClassifierOutput(logits=logits)) is logits
+    assert prediction_of(QuestionAnsweringModelOutput(start_logits=start, end_logits=end)) == (start, end)
+    assert prediction_of(logits) is logits  # anything else passes unchanged
+
+
+def test_wrapper_of_finds_the_wrapper_inside_data_parallel(tiny_path):
+    wrapper = HF_BaseModelWrapper(hf_objects(tiny_path, 2)[3])
+    assert wrapper_of(wrapper) is wrapper and wrapper_of(torch.nn.DataParallel(wrapper)) is wrapper
+    assert wrapper_of(torch.nn.Linear(2, 2)) is None
+
+
+@pytest.mark.parametrize("which,problem", [("multi_learn", "multi_label_classification"),
+                                           ("single_learn", "single_label_classification"), ("ulmfit_lm", None)])
+def test_problem_type_of_the_data(which, problem, request):
+    assert problem_type(request.getfixturevalue(which).dls) == problem
+
+
+def test_sync_config_leaves_other_learners_alone(ulmfit_clas):
+    sync_config(ulmfit_clas)  # an AWD_LSTM classifier has no HF config to write
+
+
+def test_wrapper_passes_its_output_options(tiny_path):
+    tok = AutoTokenizer.from_pretrained(tiny_path)
+    model = HF_BaseModelWrapper(hf_objects(tiny_path, 2)[3], output_hidden_states=True).eval()
+    out = model(dict(tok(["a text"], return_tensors="pt")))
+    assert len(out.hidden_states) == 3  # embeddings and the 2 layers
+
+
+def test_hf_splitter_must_not_be_called_with_a_name():
+    with pytest.raises(TypeError, match="Pass it uncalled, as splitter=hf_splitter"):
+        hf_splitter("bert")

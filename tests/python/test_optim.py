@@ -9,7 +9,7 @@ from fastai_hf import Adam, DataLoader, DataLoaders, FusedAdam, Learner, MSELoss
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from conftest import make_learner
+from helpers import make_learner
 
 
 def _toy_learner(opt_func, seed=0, **kwargs):

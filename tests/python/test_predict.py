@@ -1,14 +1,20 @@
+"""Prediction on raw texts, one path for every text classifier: HF learners (multi- and single-label)
+and fastai's ULMFiT classifiers; `learn.predict` for HF learners; labels, thresholds, activation."""
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import EKMAN
-from fastai_hf import hf_predict
+from fastai_hf import hf_predict, predict_texts
+from fastai_hf.checks import speaking
+from fastai_hf.predict import (activation, label_thresholds, label_vocab, predictor_of, probabilities,
+                               register_predictor, texts_of)
+from helpers import EKMAN, ULMFIT_LABELS
 
 TEXTS = ["I love this so much, thank you!", "This is disgusting and I am furious.", "ok",
          "What a surprise, I did not expect that at all. Wow, really, truly unexpected news today."]
 
 
+# ------------------------------------------------------------------------------ learn.predict (HF)
 def test_predict_one_text_multilabel(multi_learn):
     multi_learn.loss_func.thresh = 0.3
     labels, hits, probs = multi_learn.predict(TEXTS[0])
@@ -28,6 +34,13 @@ def test_predict_with_input(single_learn):
     assert text == TEXTS[2] and label in EKMAN
 
 
+def test_per_label_threshold_on_the_loss_is_used(multi_learn):
+    multi_learn.loss_func.thresh = torch.tensor([0.0] * 6 + [1.0])
+    labels, _, _ = multi_learn.predict(TEXTS[0])
+    assert list(labels) == EKMAN[:6]
+
+
+# ----------------------------------------------------------------------- predict_texts, hf_predict
 def test_batch_predict_matches_one_by_one_in_order(single_learn):
     df = single_learn.hf_predict(TEXTS)
     assert list(df.columns) == EKMAN + ["predicted"] and len(df) == len(TEXTS)
@@ -37,28 +50,37 @@ def test_batch_predict_matches_one_by_one_in_order(single_learn):
     assert df["predicted"].tolist() == [EKMAN[i] for i in df[EKMAN].to_numpy().argmax(1)]
 
 
-def test_batch_predict_multilabel_thresholds(multi_learn):
+def test_hf_predict_is_predict_texts(single_learn):
+    assert hf_predict is predict_texts
+    pd.testing.assert_frame_equal(single_learn.hf_predict(TEXTS[:2]), predict_texts(single_learn, TEXTS[:2]))
+
+
+def test_batch_predict_multilabel_threshold(multi_learn):
     df = hf_predict(multi_learn, pd.Series(TEXTS), thresh=0.4)
     probs = df[EKMAN].to_numpy()
     assert [set(p) for p in df["predicted"]] == [{l for l, v in zip(EKMAN, row) if v >= 0.4} for row in probs]
-    per_label = [0.0] * 3 + [1.1] * 4  # one threshold per label: the first three always, the rest never
-    df2 = hf_predict(multi_learn, TEXTS, thresh=per_label)
-    assert all(p == EKMAN[:3] for p in df2["predicted"])
 
 
-def test_per_label_threshold_on_the_loss_is_used(multi_learn):
-    multi_learn.loss_func.thresh = torch.tensor([0.0] * 6 + [1.1])
-    try:
-        labels, _, _ = multi_learn.predict(TEXTS[0])
-        assert list(labels) == EKMAN[:6]
-    finally:
-        multi_learn.loss_func.thresh = 0.5
+def test_batch_predict_per_label_thresholds(multi_learn):
+    per_label = [0.0] * 3 + [1.0] * 4  # one threshold per label: the first three always, the rest never
+    df = hf_predict(multi_learn, TEXTS, thresh=per_label)
+    assert all(p == EKMAN[:3] for p in df["predicted"])
+
+
+def test_batch_size_does_not_change_predictions(single_learn):
+    a, b = predict_texts(single_learn, TEXTS, bs=1), predict_texts(single_learn, TEXTS, bs=3.0)
+    np.testing.assert_allclose(a[EKMAN].to_numpy(dtype=float), b[EKMAN].to_numpy(dtype=float), atol=1e-5)
 
 
 def test_predict_a_dataframe_uses_the_training_text_column(single_learn, ekman_single_df):
     df = single_learn.hf_predict(ekman_single_df.iloc[:5])
     assert len(df) == 5
-    with pytest.raises(ValueError, match="has no text column"):
+
+
+def test_predict_a_dataframe_without_the_text_column(single_learn):
+    with pytest.raises(ValueError, match=r"has no text column \['text'\].*df\['text'\]"):
+        single_learn.hf_predict(pd.DataFrame({"comment": TEXTS}))
+    with speaking("r"), pytest.raises(ValueError, match=r'has no text column c\("text"\).*df\$text'):
         single_learn.hf_predict(pd.DataFrame({"comment": TEXTS}))
 
 
@@ -158,3 +180,103 @@ def test_bf16_learner_predicts_under_bf16_with_fp32_tolerance(multi_learn, monke
     assert bf16.dtype == np.float32
     np.testing.assert_allclose(bf16, fp32, atol=0.02)
     assert not np.array_equal(bf16, fp32)
+
+
+@pytest.mark.parametrize("bad", [1.1, -0.1, float("nan")])
+def test_thresholds_are_probabilities(multi_learn, bad):
+    with pytest.raises(ValueError, match="must lie between 0 and 1"):
+        hf_predict(multi_learn, TEXTS, thresh=bad)
+
+
+def test_a_language_model_has_nothing_to_predict(ulmfit_lm):
+    with pytest.raises(TypeError, match="no labels to predict.*lm_predict"):
+        predict_texts(ulmfit_lm, TEXTS)
+
+
+def test_only_learners_predict():
+    with pytest.raises(TypeError, match="must be a fastai Learner"):
+        probabilities("a model", TEXTS)
+
+
+# --------------------------------------------------------------------------------- ULMFiT classifiers
+def test_predict_texts_with_a_ulmfit_classifier(ulmfit_clas):
+    df = predict_texts(ulmfit_clas, TEXTS)
+    assert list(df.columns) == ULMFIT_LABELS + ["predicted"] and len(df) == len(TEXTS)
+    probs = df[ULMFIT_LABELS].to_numpy(dtype=float)
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    assert list(df.predicted) == [ULMFIT_LABELS[i] for i in probs.argmax(1)]
+
+
+def test_ulmfit_batch_predict_agrees_with_fastais_predict(ulmfit_clas):
+    # Texts within one chunk of seq_len tokens: fastai's SentenceEncoder reads longer batches in chunks, and
+    # a short text padded to a long one's length then gets other features than alone (fastai's design).
+    texts = ["I am so happy", "this is terrible", "ok then"]
+    probs = predict_texts(ulmfit_clas, texts)[ULMFIT_LABELS].to_numpy(dtype=float)
+    for text, row in zip(texts, probs):
+        np.testing.assert_allclose(ulmfit_clas.predict(text)[2].numpy(), row, atol=1e-5)
+
+
+def test_ulmfit_predict_a_dataframe_with_the_raw_text_column(ulmfit_clas):
+    "The column the classifier's Tokenizer read, in any column order."
+    direct = predict_texts(ulmfit_clas, TEXTS[:3])
+    from_df = predict_texts(ulmfit_clas, pd.DataFrame({"id": [1, 2, 3], "text": TEXTS[:3]}))
+    np.testing.assert_allclose(from_df[ULMFIT_LABELS].to_numpy(dtype=float),
+                               direct[ULMFIT_LABELS].to_numpy(dtype=float), atol=1e-5)
+    with pytest.raises(ValueError, match="no text column"):
+        predict_texts(ulmfit_clas, pd.DataFrame({"body": TEXTS}))
+
+
+# ---------------------------------------------------------------------- labels, thresholds, activation
+def test_label_vocab_of_an_hf_learner(single_learn):
+    assert label_vocab(single_learn) == EKMAN == label_vocab(single_learn.dls)
+
+
+def test_label_vocab_of_a_ulmfit_classifier(ulmfit_clas):
+    assert label_vocab(ulmfit_clas) == ULMFIT_LABELS == label_vocab(ulmfit_clas.dls)
+
+
+def test_a_language_model_has_no_label_vocab(ulmfit_lm):
+    assert label_vocab(ulmfit_lm) is None
+
+
+def test_label_thresholds_default_to_the_loss_functions(multi_learn):
+    np.testing.assert_array_equal(label_thresholds(multi_learn), [0.5] * 7)
+    multi_learn.loss_func.thresh = 0.25
+    np.testing.assert_array_equal(label_thresholds(multi_learn), [0.25] * 7)
+    np.testing.assert_array_equal(label_thresholds(multi_learn, 0.75), [0.75] * 7)
+
+
+def test_activation_is_the_loss_functions_own(multi_learn, single_learn):
+    assert activation(multi_learn) is None and activation(single_learn) is None  # fastai's flat losses have one
+
+
+def test_activation_without_one_on_the_loss(multi_learn, single_learn):
+    multi_learn.loss_func, single_learn.loss_func = torch.nn.BCEWithLogitsLoss(), torch.nn.CrossEntropyLoss()
+    x = torch.tensor([[0.0, 2.0]])
+    assert torch.equal(activation(multi_learn)(x), torch.sigmoid(x))
+    torch.testing.assert_close(activation(single_learn)(x), torch.softmax(x, -1))
+
+
+def test_plain_torch_losses_predict_probabilities(single_learn):
+    probs = predict_texts(single_learn, TEXTS)[EKMAN].to_numpy(dtype=float)
+    single_learn.loss_func = torch.nn.CrossEntropyLoss()
+    np.testing.assert_allclose(predict_texts(single_learn, TEXTS)[EKMAN].to_numpy(dtype=float), probs, atol=1e-6)
+
+
+def test_texts_of_reads_strings_sequences_and_frames(single_learn):
+    assert texts_of(single_learn, "one") == ["one"]
+    assert texts_of(single_learn, np.array(["a", "b"])) == ["a", "b"]
+    assert texts_of(single_learn, pd.DataFrame({"x": [1], "text": ["t"]})) == ["t"]
+
+
+# ------------------------------------------------------------------------------- task-family registry
+def test_a_text_classifier_has_no_other_predictor(single_learn, ulmfit_clas):
+    assert predictor_of(single_learn) is None and predictor_of(ulmfit_clas) is None
+
+
+def test_registered_predictors_claim_their_learners(single_learn, multi_learn, monkeypatch):
+    import fastai_hf.predict as predict_module
+    monkeypatch.setattr(predict_module, "_PREDICTORS", {})  # registrations end with the test
+    fn = lambda learn, inputs, **kwargs: {}
+    register_predictor("tokens", lambda learn: learn is multi_learn, fn)
+    assert predictor_of(multi_learn) == ("tokens", fn) and predictor_of(single_learn) is None

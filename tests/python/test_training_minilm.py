@@ -1,5 +1,5 @@
 """The real pretrained MiniLM learns on real data: a few hundred single-label GoEmotions rows."""
-from conftest import make_learner
+from helpers import make_learner
 from fastai_hf import load_goemotions, minilm_path
 
 

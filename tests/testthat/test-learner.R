@@ -1,48 +1,107 @@
-# The thin wrappers: what each returns with and without arguments, and the learner utilities.
-
-py_name <- function(x) reticulate::py_to_r(reticulate::py_get_attr(x, "__name__"))
-py_type <- function(x) py_name(reticulate::import_builtins()$type(x))
+# R/learner.R: Learner(), the thin wrappers (optimizers, losses, metrics, callbacks), py_partial()
+# and lr_slice(), summary(), set_seed(), mixed precision, export / load_learner.
 
 test_that("function wrappers return the Python function without arguments, class wrappers an object", {
   skip_if_no_fastai()
   expect_identical(py_name(Adam()), "Adam")
   expect_identical(py_name(ranger()), "ranger")
   expect_identical(py_name(accuracy_multi()), "accuracy_multi")
+  expect_identical(py_name(Accuracy()), "accuracy")
   expect_identical(py_name(hf_splitter()), "hf_splitter")
   expect_identical(py_type(HF_BaseModelCallback()), "HF_BaseModelCallback")
   expect_identical(py_type(F1ScoreMulti(average = "macro")), "AccumMetric")
+  expect_identical(RecallScore()$name, "recall_score")
   expect_identical(py_type(EarlyStoppingCallback(patience = 2)), "EarlyStoppingCallback")
-  expect_equal(BCEWithLogitsLossFlat(thresh = 0.3)$thresh, 0.3)
   expect_identical(py_type(CrossEntropyLossFlat()), "CrossEntropyLossFlat")
-  # with arguments a function wrapper calls the function
-  acc <- accuracy(reticulate::py_eval("__import__('torch').tensor([[0.1, 0.9], [0.8, 0.2]])"),
-                  reticulate::py_eval("__import__('torch').tensor([1, 1])"))
-  expect_equal(acc$item(), 0.5)
 })
 
-test_that("classes and their methods: Class()$method() and Class_method()", {
+test_that("a wrapper passes only the arguments given: Python's defaults apply, given ones are set", {
   skip_if_no_fastai()
-  expect_identical(py_name(AutoConfig()), "AutoConfig")
-  a <- AutoConfig()$from_pretrained(minilm_path())
-  b <- AutoConfig_from_pretrained(minilm_path())
-  expect_identical(a$model_type, b$model_type)
-  expect_identical(AutoTokenizer_from_pretrained(minilm_path())$vocab_size, 30522L)
-  expect_identical(HF_TASKS_ALL()$SequenceClassification$name, "SequenceClassification")
-  expect_identical(HF_TASKS_AUTO()$TokenClassification$name, "TokenClassification")
-  err <- expect_error(AutoConfig_from_pretrained(file.path(tempdir(), "nowhere")), class = "fastai_python_error")
-  expect_match(conditionMessage(err), "Hint:")
+  expect_equal(BCEWithLogitsLossFlat()$thresh, 0.5)
+  expect_equal(BCEWithLogitsLossFlat(thresh = 0.3)$thresh, 0.3)
 })
 
-test_that("partial and slice are Python's", {
+test_that("a function wrapper called with arguments calls the function and returns an R value", {
   skip_if_no_fastai()
-  p <- partial(Adam, eps = 1e-6)
+  torch <- reticulate::import("torch")
+  acc <- Accuracy(torch$tensor(list(c(0.1, 0.9), c(0.8, 0.2))), torch$tensor(c(1L, 1L)))
+  expect_equal(acc, 0.5)
+})
+
+test_that("py_partial() and lr_slice() are Python's partial and slice", {
+  skip_if_no_fastai()
+  p <- py_partial(Adam, eps = 1e-6)
   expect_identical(py_type(p), "partial")
   expect_equal(p$keywords$eps, 1e-6)
-  s <- slice(1e-5, 1e-3)
+  expect_equal(py_partial(accuracy_multi(), thresh = 0.2)$keywords$thresh, 0.2)
+  s <- lr_slice(1e-5, 1e-3)
   expect_identical(py_type(s), "slice")
   expect_equal(c(s$start, s$stop), c(1e-5, 1e-3))
-  expect_null(slice(1e-3)$start)
-  expect_equal(slice(1e-3)$stop, 1e-3)
+  expect_null(lr_slice(1e-3)$start)
+  expect_equal(lr_slice(1e-3)$stop, 1e-3)
+})
+
+test_that("Learner() takes the seed code's arguments: partial optimizer, partial metric, callback, splitter", {
+  skip_if_no_fastai()
+  c(hf_arch, hf_config, hf_tokenizer, hf_model) %<-% tiny_hf_objects()
+  learn <- Learner(multilabel_dls(n = 24L, hf_tokenizer = hf_tokenizer), HF_BaseModelWrapper(hf_model),
+                   opt_func = partial(Adam), loss_func = BCEWithLogitsLossFlat(),
+                   metrics = partial(accuracy_multi(), thresh = 0.2), cbs = HF_BaseModelCallback(),
+                   splitter = hf_splitter())
+  expect_s3_class(learn, "fastai.learner.Learner")
+  expect_identical(py_name(learn$opt_func$func), "Adam")
+  expect_identical(learn$metrics[[1]]$name, "accuracy_multi")
+  expect_equal(learn$metrics[[1]]$func$keywords$thresh, 0.2)
+  expect_identical(py_name(learn$splitter), "hf_splitter")
+  expect_true("HF_BaseModelCallback" %in% vapply(learn$cbs, py_type, ""))
+  learn$create_opt()
+  expect_length(learn$opt$param_groups, 4L)  # embeddings, 2 layers, head (an L arrives as an R list)
+})
+
+test_that("Learner() leaves unset arguments to fastai: its default learning rate and loss", {
+  skip_if_no_fastai()
+  c(hf_arch, hf_config, hf_tokenizer, hf_model) %<-% tiny_hf_objects()
+  learn <- Learner(multilabel_dls(n = 24L, hf_tokenizer = hf_tokenizer), HF_BaseModelWrapper(hf_model),
+                   cbs = HF_BaseModelCallback())
+  expect_equal(learn$lr, 1e-3)
+  expect_identical(py_type(learn$loss_func), "BCEWithLogitsLossFlat")  # chosen from the multi-label data
+})
+
+test_that("summary() gives fastai's summary as text, printed with print()", {
+  skip_if_no_fastai()
+  learn <- multilabel_learner(n = 24L)
+  learn$create_opt()
+  learn$freeze()
+  s <- withr::with_options(list(fastai.progress = "silent"), learn %>% summary())
+  expect_s3_class(s, "fastai_summary")
+  expect_match(s, "Total trainable params")
+  expect_match(s, "frozen up to parameter group")
+  expect_match(paste(capture.output(print(s)), collapse = "\n"), "HF_BaseModelWrapper")
+})
+
+test_that("set_seed seeds R and torch", {
+  skip_if_no_fastai()
+  torch <- reticulate::import("torch")
+  res <- withVisible(set_seed(3))
+  expect_false(res$visible)
+  r1 <- runif(1)
+  t1 <- torch$rand(1L)$item()
+  set_seed(3, reproducible = TRUE)
+  expect_identical(runif(1), r1)
+  expect_identical(torch$rand(1L)$item(), t1)
+})
+
+test_that("to_fp16 and to_fp32 add and remove mixed precision and return the learner invisibly", {
+  skip_if_no_fastai()
+  learn <- multilabel_learner(n = 24L)
+  has_mp <- function() "MixedPrecision" %in% vapply(learn$cbs, py_type, "")
+  res <- withVisible(to_fp16(learn))
+  expect_false(res$visible)
+  expect_identical(res$value, learn)
+  expect_true(has_mp())
+  res <- withVisible(to_fp32(learn))
+  expect_false(res$visible)
+  expect_false(has_mp())
 })
 
 test_that("the seed's partial(Adam) runs the fused step and trains as fastai's per-parameter Adam", {
@@ -64,26 +123,6 @@ test_that("the seed's partial(Adam) runs the fused step and trains as fastai's p
   expect_true(h$train_loss[2] < h$train_loss[1])
   expect_equal(get_history(seed_adam)$train_loss, h$train_loss, tolerance = 1e-5)
   expect_equal(get_history(seed_adam)$valid_loss, h$valid_loss, tolerance = 1e-5)
-})
-
-test_that("set_seed seeds R and torch; to_fp16 and to_fp32 return the learner", {
-  skip_if_no_fastai()
-  torch <- reticulate::import("torch")
-  set_seed(3)
-  r1 <- runif(1)
-  t1 <- torch$rand(1L)$item()
-  set_seed(3)
-  expect_identical(runif(1), r1)
-  expect_identical(torch$rand(1L)$item(), t1)
-
-  learn <- multilabel_learner(n = 32L)
-  has_mp <- function() any(vapply(reticulate::iterate(learn$cbs), py_type, "") == "MixedPrecision")
-  res <- withVisible(to_fp16(learn))
-  expect_false(res$visible)
-  expect_identical(res$value, learn)
-  expect_true(has_mp())
-  to_fp32(learn)
-  expect_false(has_mp())
 })
 
 # Records the dtype of the classifier head's output (an nn.Linear) at each forward.
@@ -130,16 +169,20 @@ test_that("to_bf16 on a CPU without bf16 instructions warns in words and stays f
   expect_type(cpu_bf16_support(), "logical")
 })
 
-test_that("dataloaders passes pool_batches to HF data, as R numbers", {
+test_that("export() and load_learner() round-trip a learner that predicts the same", {
   skip_if_no_fastai()
-  df <- load_goemotions("ekman", n_rows = 48L)[, c("text", ekman_labels)]
-  tok <- AutoTokenizer_from_pretrained(tiny_model())
-  dblock <- DataBlock(blocks = list(HF_TextBlock(hf_tokenizer = tok), MultiCategoryBlock(encoded = TRUE, vocab = ekman_labels)),
-                      get_x = ColReader("text"), get_y = ColReader(ekman_labels), splitter = RandomSplitter(seed = 1))
-  dls <- dblock %>% dataloaders(df, bs = 4, pool_batches = 3)
-  expect_identical(dls$train$pool_batches, 3L)
-  expect_identical(dls$valid$pool_batches, 3L)
-  n_rows <- sum(vapply(reticulate::iterate(dls$train), function(b) reticulate::py_len(b[[2]]), 1L))
-  expect_identical(n_rows, 36L)  # every training row (80% of 48, in batches of 4) once
-  expect_error(dataloaders(dblock, df, bs = 4, pool_batches = 0), "pool_batches", class = "fastai_ValueError")
+  learn <- trained_multilabel_learner(n = 40L)
+  dir <- withr::local_tempdir()
+  path <- export(learn, file.path(dir, "learner.pkl"))
+  expect_true(file.exists(path))
+  loaded <- load_learner(path)
+  expect_s3_class(loaded, "fastai.learner.Learner")
+  texts <- c("hello there", "so angry")
+  expect_equal(predict(loaded, texts)[, ekman_labels], predict(learn, texts)[, ekman_labels], tolerance = 1e-5)
+})
+
+test_that("load_learner() names a missing file", {
+  skip_if_no_fastai()
+  expect_error(load_learner(file.path(tempdir(), "missing.pkl")), "missing.pkl' does not exist",
+               class = "fastai_input_error")
 })

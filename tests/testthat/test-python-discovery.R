@@ -1,10 +1,5 @@
-# Python is found without starting at library(); a missing module gives one classed error.
-
-rscript <- function(code, env = character()) {
-  out <- suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(code)),
-                                  stdout = TRUE, stderr = TRUE, env = env))
-  paste(out, collapse = "\n")
-}
+# R/zzz.R: Python is found without starting at library(); a missing module gives one classed error.
+# (rscript() is in helper-fastai.R.)
 
 test_that("library(fastai) does not start Python", {
   out <- rscript("suppressMessages(library(fastai)); cat('started:', reticulate::py_available())")
@@ -44,4 +39,13 @@ test_that("a Python without fastai_hf gives one classed error that says how to i
   expect_match(out, "RETICULATE_PYTHON")
   expect_match(out, "again: fastai_python_missing")
   expect_false(grepl("$ operator", out, fixed = TRUE))
+})
+
+test_that("Python keeps R's PYTHONPATH: code that restores os.environ does not leak reticulate's into subprocesses", {
+  skip_if_no_fastai()
+  before <- Sys.getenv("PYTHONPATH", unset = NA)
+  csv <- withr::local_tempfile(fileext = ".csv")
+  utils::write.csv(data.frame(text = c("a", "b")), csv, row.names = FALSE)
+  HF_load_dataset("csv", data_files = csv, split = "train")  # datasets restores os.environ on the way out
+  expect_identical(Sys.getenv("PYTHONPATH", unset = NA), before)
 })

@@ -10,27 +10,30 @@ blocks and transforms beside this module and reuse these pieces.
 
 `DataBlock` is fastai's, plus an up-front check of a DataFrame source: every type transform that has
 a `check_source(df, cols)` method (`HF_TextInput` here, the task families' inputs) checks its columns,
-and fastai's label transforms are checked for missing labels and labels outside the vocab.
+and fastai's label transforms are checked for missing labels, labels outside the vocab and a single
+class. The split is checked too (indices past the data, an empty training set; an empty validation
+set is warned about), and so are the batch sizes and that training has at least one batch.
 """
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 from fastai.data.block import DataBlock as _FastaiDataBlock
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import (Categorize, Category, ColReader, EncodedMultiCategorize, MultiCategorize,
-                                    MultiCategory)
+                                    MultiCategory, RandomSplitter)
 from fastai.text.core import Tokenizer
 from fastai.text.data import SortedDL
 from fastai.torch_core import display_df
 from fastcore.basics import chunked
 from fasttransform import DisplayedTransform, Transform
 
-from ..checks import (advice, as_int, check_categories, check_not_empty, check_one_hot, check_text_column,
-                      column_names, show)
+from ..checks import (InputWarning, advice, as_int, check_categories, check_classes, check_not_empty, check_one_hot,
+                      check_text_column, column_names, count, rows, show)
 
-__all__ = ["DataBlock", "check_source", "HF_TextInput", "HF_BeforeBatchTransform", "HF_TextDL", "hf_tokenizer_of",
-           "is_tokenizer", "target_kind", "text_columns"]
+__all__ = ["DataBlock", "check_source", "check_splits", "check_batches", "HF_TextInput", "HF_BeforeBatchTransform",
+           "HF_TextDL", "hf_tokenizer_of", "is_tokenizer", "target_kind", "text_columns"]
 
 
 def is_tokenizer(o):
@@ -136,7 +139,7 @@ def text_columns(dls):
 
 def check_source(dblock, source):
     "Check a DataFrame `source` against the blocks and ColReaders of `dblock`; raise a ValueError naming the problem."
-    if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+    if dblock.get_items is None and (isinstance(source, (str, bytes)) or hasattr(source, "__fspath__")):
         raise TypeError(f"the data source is a path ({show(str(source))}), not a data frame; read the file first, "
                         + advice("e.g. pd.read_csv(path) or HF_load_dataset('csv', data_files=path, split='train')",
                                  "e.g. read.csv(path) or HF_load_dataset(\"csv\", data_files = path, split = \"train\")"))
@@ -150,14 +153,77 @@ def check_source(dblock, source):
             if hasattr(t, "check_source"): t.check_source(source, cols)
             elif isinstance(t, EncodedMultiCategorize): check_one_hot(source, cols, t.vocab)
             elif isinstance(t, MultiCategorize): check_categories(source, cols, t.vocab, getter.label_delim)
-            elif isinstance(t, Categorize): check_categories(source, cols, t.vocab)
+            elif isinstance(t, Categorize):
+                check_categories(source, cols, t.vocab)
+                check_classes(source, cols[0])
+
+
+def check_splits(splits, n):
+    """The indices of a split (training, validation) lie within the `n` items and the training set is not
+    empty; an empty validation set is warned about (training then runs without validation loss or metrics)."""
+    names = ("training", "validation")
+    for name, idx in zip(names, splits):
+        idx = np.asarray(list(idx))
+        if not idx.size: continue
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise TypeError(f"the splitter's {name} set must be row positions (whole numbers), not "
+                            f"{show(idx[:3].tolist())}")
+        out = idx[(idx < 0) | (idx >= n)]
+        if out.size:
+            span = advice(f"positions 0 to {n - 1}", f"rows 1 to {n}")
+            raise ValueError(f"the splitter puts {rows(out.tolist())} in the {name} set, but the data has "
+                             f"{count(n, 'row')} ({span}); " + advice(f"give IndexSplitter positions from 0 to {n - 1}",
+                                                    f"give IndexSplitter row numbers from 1 to {n}"))
+    sizes = [len(s) for s in splits]
+    n_valid = sizes[1] if len(sizes) > 1 else 0
+    got = f"{count(sizes[0], 'row')} went to training and {n_valid} to validation, of {count(n, 'row')}"
+    if sizes[0] == 0:
+        raise ValueError(f"the split leaves the training set empty: {got}; give the splitter a smaller validation "
+                         "share (e.g. RandomSplitter(valid_pct=0.2)) or pass more rows")
+    if len(sizes) > 1 and sizes[1] == 0:
+        warnings.warn(f"the split leaves the validation set empty: {got}. Training runs, but without a validation "
+                      "loss or metrics; pass more rows or give the splitter a validation share", InputWarning,
+                      stacklevel=2)
+
+
+def _checked_splitter(splitter):
+    def split(items):
+        splits = splitter(items)
+        check_splits(splits, len(items))
+        return splits
+    return split
+
+
+def check_batches(dls):
+    "Training draws at least one batch (fastai drops the incomplete last one); else say how many rows and what bs."
+    dl = dls.train
+    if len(dl) > 0: return
+    n = len(dl.dataset)
+    if n == 0:
+        raise ValueError("the training set is empty (0 rows): there is nothing to train on; build the DataLoaders from "
+                         "more rows, or give the splitter a smaller validation share")
+    raise ValueError(f"the training set has {count(n, 'row')}, fewer than the batch size bs = {dl.bs}, and training "
+                     f"drops incomplete batches: no batch would train. Lower bs to at most {n} ("
+                     + advice(f"dblock.dataloaders(df, bs={n})", f"dataloaders(dblock, df, bs = {n})")
+                     + ") or pass more rows")
 
 
 class DataBlock(_FastaiDataBlock):
-    "fastai's `DataBlock`; a DataFrame source is checked first (`check_source`) so bad rows fail early and clearly."
+    """fastai's `DataBlock`; a DataFrame source is checked first (`check_source`) so bad rows fail early
+    and clearly, the split is checked (`check_splits`), and so are the batch sizes."""
     def datasets(self, source, verbose=False):
         check_source(self, source)
-        return super().datasets(source, verbose=verbose)
+        splitter = self.splitter
+        self.splitter = _checked_splitter(splitter or RandomSplitter())
+        try: return super().datasets(source, verbose=verbose)
+        finally: self.splitter = splitter
+
+    def dataloaders(self, source, path=".", verbose=False, **kwargs):
+        for k in ("bs", "val_bs"):
+            if kwargs.get(k) is not None: kwargs[k] = as_int(k, kwargs[k], 1)
+        dls = super().dataloaders(source, path=path, verbose=verbose, **kwargs)
+        check_batches(dls)
+        return dls
 
 
 def _length(sample):

@@ -1,4 +1,5 @@
-"""Python's output to the R console: training progress, the epoch table, download bars.
+"""Python's output to the R console: training progress, the epoch table, download bars, and the
+warnings meant for the user (`InputWarning`), which R shows as R warnings.
 
 R functions run Python inside `r_output`, which sends Python's stdout to an R callback, so fastprogress
 bars show in the R console and the epoch table lands in knitr output, `sink()` and `capture.output()`.
@@ -6,8 +7,11 @@ bars show in the R console and the epoch table lands in knitr output, `sink()` a
 import contextlib
 import io
 import sys
+import warnings
 
-__all__ = ["RStream", "r_output"]
+from ..checks import InputWarning
+
+__all__ = ["RStream", "r_output", "r_warnings"]
 
 
 class RStream(io.TextIOBase):
@@ -61,3 +65,22 @@ def r_output(write=None, mode="bar"):
     finally:
         try: stream.close_line()
         finally: sys.stdout = old
+
+
+@contextlib.contextmanager
+def r_warnings(warn=None):
+    """Hand the `InputWarning`s raised while the block runs to `warn` (an R callback taking the message),
+    every time (not once per place, as Python shows them); other warnings show as Python shows them.
+    No-op when `warn` is None."""
+    if warn is None:
+        yield
+        return
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InputWarning)
+            yield
+    finally:  # also when the call fails: the warning may explain why
+        for w in caught:
+            if issubclass(w.category, InputWarning): warn(str(w.message))
+            else: warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -1,6 +1,6 @@
 """What the R package calls: one entry point, `call`, and the few verbs that are more than a core call.
 
-Every R function reaches Python through `call(f, *args, write=, mode=, **kwargs)`: tables in the
+Every R function reaches Python through `call(f, *args, write=, mode=, warn=, **kwargs)`: tables in the
 arguments become DataFrames (`convert.from_r`), errors raised inside are worded for R users
 (`checks.speaking("r")`: 1-based rows, R code in the advice), what Python prints goes to the R
 console (`output.r_output`), and the result comes back through `convert.to_r`. `f` is a core function
@@ -10,7 +10,6 @@ tables with R's row numbers.
 """
 import shutil
 import tempfile
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -22,15 +21,15 @@ from ..history import history_callback
 from ..interpret import confidence_df, top_losses_df
 from ..predict import label_vocab, predict_texts, predictor_of, texts_of
 from .convert import from_r, to_r
-from .output import r_output
+from .output import r_output, r_warnings
 
-__all__ = ["call", "fit", "lr_find", "summary", "predict", "get_preds", "validate", "confidence", "top_losses",
-           "to_bf16"]
+__all__ = ["call", "fit", "lr_find", "summary", "predict", "get_preds", "validate", "confidence", "top_losses"]
 
 
-def call(f, *args, write=None, mode="bar", **kwargs):
-    "Call `f` for R: arguments from R, errors for R users, output to R's console, the result as R values."
-    with speaking("r"), r_output(write, mode):
+def call(f, *args, write=None, mode="bar", warn=None, **kwargs):
+    """Call `f` for R: arguments from R, errors for R users, output to R's console, warnings for the user
+    to `warn` (R shows them as R warnings), the result as R values."""
+    with speaking("r"), r_output(write, mode), r_warnings(warn):
         return to_r(f(*from_r(list(args)), **from_r(kwargs)))
 
 
@@ -85,15 +84,6 @@ def predict(learn, texts, thresh=None, bs=None, **kwargs):
         return {"kind": kind, **fn(learn, texts, bs=bs, **kwargs)}
     return {"kind": "classification", "frame": predict_texts(learn, texts, thresh=thresh, bs=bs, **kwargs),
             "multilabel": target_kind(learn.dls) == "multi_label", "labels": label_vocab(learn)}
-
-
-def to_bf16(learn):
-    """`learn.to_bf16()`; returns what it said (that this CPU has no bf16 instructions), for R to
-    raise as an R warning, or None."""
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        learn.to_bf16()
-    return "\n".join(str(w.message) for w in said if "to_bf16()" in str(w.message)) or None
 
 
 def get_preds(learn, ds_idx=1, texts=None, with_decoded=False, act=None, reorder=True):
