@@ -17,8 +17,7 @@ from .optim import Adam, FusedAdam, use_as_learner_default  # noqa: E402  (fasta
 from .precision import MixedPrecision, cpu_bf16_support  # noqa: E402  (also patches Learner.to_bf16: bf16 on CPUs)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
-from .export import hf_load_learner, hf_save_pretrained, register_export  # noqa: E402  (no-pickle folders)
-from .card import model_card  # noqa: E402
+from .export import hf_load_learner, hf_save_pretrained, model_card, register_export  # noqa: E402  (no-pickle folders)
 from .saving import load_learner  # noqa: E402  (also makes export/save/save_encoder transactional)
 from .training import n_param_groups  # noqa: E402  (also checks the arguments of the fit methods and freeze_to)
 from .checks import InputWarning  # noqa: E402
@@ -35,4 +34,4 @@ from .ulmfit import (awd_lstm_config, language_model_learner, lm_predict, numeri
 use_as_learner_default()  # Learner(...) without opt_func gets the fused Adam too
 del use_as_learner_default
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402

@@ -12,7 +12,9 @@ import re
 
 import yaml
 
-__all__ = ["model_card", "card_metadata", "card_header"]
+from .history import SCHEDULES
+
+__all__ = ["render_card", "card_metadata", "card_header"]
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -33,10 +35,9 @@ def _table(header, rows):
     return "\n".join(out)
 
 
-def card_metadata(spec, card_data=None):
-    "The YAML header of the card as a dict: library, pipeline tag, tags, base model (a hub id), then `card_data`."
-    from .export import _FAMILIES
-    family = _FAMILIES.get(spec.get("task"))
+def card_metadata(spec, family=None, card_data=None):
+    """The YAML header of the card as a dict: library, pipeline tag (from the task `family`, an
+    `export.ExportFamily`), tags, base model (a hub id), then `card_data`."""
     ts = spec.get("task_settings") or {}
     tags = ["fastai", "fastai_hf"]
     if family is not None and family.pipeline_tag: tags.append(family.pipeline_tag)
@@ -132,7 +133,6 @@ def _layout(layout):
 
 
 def _training_section(spec):
-    from .history import SCHEDULES
     record, settings = spec.get("run_record") or {}, spec.get("learner") or {}
     fits = record.get("fits") or []
     out = ["## Training", ""]
@@ -203,14 +203,11 @@ def _files_section(spec):
     return "\n".join(lines)
 
 
-def model_card(spec, name="model", card_data=None):
+def render_card(spec, family=None, name="model", card_data=None):
     """The model card (README.md) for a folder: YAML metadata, then labels and thresholds, usage,
-    training, evaluation, versions and files, all read from the fastai_hf.json `spec`; give a
-    Learner instead to preview the card `hf_save_pretrained` would write for it (without files)."""
-    from .export import _FAMILIES, export_spec
-    if not isinstance(spec, dict): spec = export_spec(spec)
-    meta = card_metadata(spec, card_data)
-    family = _FAMILIES.get(spec.get("task"))
+    training, evaluation, versions and files, all read from the fastai_hf.json `spec`; `family` (the
+    task's `export.ExportFamily`) gives the pipeline tag and its own task section."""
+    meta = card_metadata(spec, family, card_data)
     ts = spec.get("task_settings") or {}
     model = spec.get("model") or {}
     kind = {"multi_label": "multi-label", "single_label": "single-label"}.get(ts.get("target"), spec.get("task"))

@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 import transformers
 from fastai.data.block import CategoryBlock, MultiCategoryBlock
+from fastai.data.block import DataBlock as _UncheckedDataBlock
 from fastai.data.core import DataLoaders
 from fastai.data.transforms import (ColReader, ColSplitter, EncodedMultiCategorize, MultiCategorize,
                                     RandomSplitter)
@@ -46,6 +47,7 @@ from fastai.metrics import AccumMetric
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from .atomic import atomic_folder
+from .card import render_card
 from .checks import advice, as_int, as_number, show
 from .data.classification import HF_TextBlock
 from .data.core import DataBlock, HF_BeforeBatchTransform, hf_tokenizer_of, target_kind, text_columns
@@ -54,7 +56,7 @@ from .modeling.core import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitte
     wrapper_of
 from .predict import label_thresholds, label_vocab
 
-__all__ = ["hf_save_pretrained", "hf_load_learner", "register_export", "export_family_of", "export_spec",
+__all__ = ["hf_save_pretrained", "hf_load_learner", "model_card", "register_export", "export_family_of", "export_spec",
            "read_spec", "verify_folder", "SPEC_FILE", "CARD_FILE", "FORMAT_VERSION"]
 
 FORMAT = "fastai_hf"
@@ -140,7 +142,7 @@ def _versions(extra=None):
     import safetensors
     import tokenizers
 
-    from . import __version__
+    from .version import __version__
     out = {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
            "tokenizers": tokenizers.__version__, "safetensors": safetensors.__version__,
            "fastai": fastai.__version__, "fastai_hf": __version__}
@@ -411,7 +413,6 @@ def hf_save_pretrained(learn, path, card=True, card_data=None, versions=None, **
     (e.g. `{"base_model": "sentence-transformers/all-MiniLM-L6-v2", "license": "apache-2.0"}`);
     `versions` adds versions to record (the R package passes R's and its own). Other keyword
     arguments go to the model's `save_pretrained`; weights are always safetensors."""
-    from .card import model_card
     hf_model, tfm = _hf_parts(learn)
     if kwargs.get("safe_serialization", True) is False:
         raise ValueError("hf_save_pretrained writes safetensors only (loading them runs no code); drop "
@@ -434,6 +435,13 @@ def hf_save_pretrained(learn, path, card=True, card_data=None, versions=None, **
         (tmp / SPEC_FILE).write_text(json.dumps(spec, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         if card: (tmp / CARD_FILE).write_text(model_card(spec, name=path.name, card_data=card_data), encoding="utf-8")
     return path
+
+
+def model_card(spec, name="model", card_data=None):
+    """The model card (README.md) `hf_save_pretrained` writes, from a fastai_hf.json `spec` (a dict); give
+    a Learner instead to preview the card it would get (without its files)."""
+    if not isinstance(spec, dict): spec = export_spec(spec)
+    return render_card(spec, _FAMILIES.get(spec.get("task")), name=name, card_data=card_data)
 
 
 # ======================================================================================= load ====
@@ -649,7 +657,8 @@ def _rebuild_classification(folder, spec, df=None, dls=None, valid_pct=0.2, vali
         blocks, get_x, get_y = _classification_block(spec, hf_tokenizer)
         sizes = {"bs": bs or inputs.get("bs") or 64, "val_bs": inputs.get("val_bs") if bs is None else bs}
         if df is None:
-            dblock = DataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=lambda items: ([0], [0]))
+            # one placeholder row sets the pipeline up; it is no user data, so fastai's own DataBlock (unchecked)
+            dblock = _UncheckedDataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=lambda items: ([0], [0]))
             dls = dblock.dataloaders(_placeholder(get_x, get_y, ts["label_layout"], ts["vocab"]), **sizes).new_empty()
         else:
             if not isinstance(df, pd.DataFrame):

@@ -184,7 +184,7 @@ def test_a_failed_save_leaves_the_earlier_folder(multi_learn, tmp_path, monkeypa
     before = {p.name: p.read_bytes() for p in path.iterdir()}
 
     def broken(*args, **kwargs): raise RuntimeError("disk full")
-    monkeypatch.setattr("fastai_hf.card.model_card", broken)
+    monkeypatch.setattr("fastai_hf.export.model_card", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         hf_save_pretrained(multi_learn, path)
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before

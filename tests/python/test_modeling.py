@@ -94,7 +94,7 @@ def test_model_loss_equals_the_learner_loss(tiny_path, ekman_df):
 
     learn.add_cb(Grab())
     learn.model.hf_model.config.hidden_dropout_prob = 0.0
-    with learn.no_bar(), learn.no_logging(): learn.fit(1, 0.0)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)  # every batch is cancelled before its step
     model_loss, fastai_loss = losses[0]
     assert model_loss == pytest.approx(fastai_loss, rel=1e-4)
 
