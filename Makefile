@@ -87,9 +87,32 @@ bench-r: setup-r
 	mkdir -p build
 	$(R_ENV) Rscript bench/r_overhead.R > build/r_overhead.log
 
-bench: setup
-	$(PIP) install -q torch==2.13.0 -e '.[bench]'   # the HF Trainer it compares with needs accelerate
-	$(PY) bench/train_throughput.py
+# Benchmarks (bench/README.md): each writes build/<name>.json and a log; `make bench` runs them all and
+# prints the figures side by side (bench/summary.py). bench-quality alone takes ~45 min on 2 quiet cores.
+.PHONY: bench bench-deps bench-throughput bench-quality bench-predict bench-startup bench-gpu
+BENCH_ENV := OMP_WAIT_POLICY=PASSIVE
+
+bench-deps: setup
+	$(PIP) install -q torch==2.13.0 -e '.[bench]'   # the HF Trainer the benchmarks compare with needs accelerate
+	mkdir -p build
+
+bench-throughput: bench-deps
+	$(BENCH_ENV) $(PY) bench/train_throughput.py --json build/train_throughput.json 2>&1 | tee build/train_throughput.log
+
+bench-quality: bench-deps
+	$(BENCH_ENV) $(PY) bench/time_to_quality.py --json build/time_to_quality.json 2>&1 | tee build/time_to_quality.log
+
+bench-predict: bench-deps
+	$(BENCH_ENV) $(PY) bench/predict_throughput.py --json build/predict_throughput.json 2>&1 | tee build/predict_throughput.log
+
+bench-startup: bench-deps setup-r
+	$(PY) bench/startup.py --json build/startup.json 2>&1 | tee build/startup.log
+
+bench-gpu:
+	bash bench/gpu.sh
+
+bench: bench-throughput bench-predict bench-startup bench-quality
+	$(PY) bench/summary.py build
 
 bench-ner: setup
 	$(PIP) install -q torch==2.13.0 -e '.[bench]'

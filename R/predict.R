@@ -15,7 +15,9 @@
 #' @param object A [Learner()] with [HF_TextBlock()] data (or a task family's, see above).
 #' @param newdata A string, a character vector, or a data frame of texts.
 #' @param thresh Multi-label threshold: `NULL` (the loss function's), one number or one per label.
-#' @param bs Batch size for many texts (default: the validation batch size).
+#' @param bs Texts per batch for many texts (default: 64 for Hugging Face learners, which predict
+#'   in batches sorted by token count, without autograd and in the learner's mixed precision, e.g.
+#'   bf16 after [to_bf16()]; the validation batch size for other learners).
 #' @param ... Further arguments of a task family's predictor (see its help page), e.g. generation
 #'   arguments for a generating learner ([hf_generate()]) or `top_k` for a masked language model
 #'   ([hf_fill_mask()]).

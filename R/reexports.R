@@ -10,9 +10,11 @@ magrittr::`%>%`
 #' @export
 zeallot::`%<-%`
 
-# ggplot2's .data pronoun names plot columns without global-variable notes.
-#' @importFrom ggplot2 .data
-NULL
+# The plots name their columns with the `.data` pronoun inside ggplot2::aes(), which ggplot2 (through
+# rlang) provides when it evaluates them. It is declared here instead of imported from ggplot2: an
+# import would load ggplot2 and its ~20 dependencies at library(fastai) (0.45-0.67 s); now ggplot2
+# loads when the first plot is drawn.
+utils::globalVariables(".data")
 
 # generics' fit(): fastai's fit() is its S3 method for learners (fit.fastai.learner.Learner), as
 # tidymodels' is for its model specifications, so attaching both masks nothing.

@@ -169,6 +169,9 @@ def run_fastai_hf(args, train, dev, labels, optimizer="FusedAdam", pool_batches=
         def after_batch(self):
             if self.training: self.ends.append(time.perf_counter()); self.losses.append(float(self.loss))
 
+    from fastai.optimizer import Adam as fastai_adam
+    # "Adam": fastai's own per-parameter Adam (fastai_hf's `Adam` is the fused one, as FusedAdam)
+    opt_func = {"FusedAdam": fh.FusedAdam, "Adam": fastai_adam}[optimizer]
     t = time.perf_counter()
     fh.set_seed(args.seed)
     config = model_config(labels)
@@ -180,7 +183,7 @@ def run_fastai_hf(args, train, dev, labels, optimizer="FusedAdam", pool_batches=
                           get_x=fh.ColReader("text"), get_y=fh.ColReader(labels), splitter=fh.ColSplitter())
     dls = dblock.dataloaders(df, bs=args.bs, **({} if pool_batches is None else {"pool_batches": pool_batches}))
     learn = fh.Learner(dls, fh.HF_BaseModelWrapper(hf_model), loss_func=fh.BCEWithLogitsLossFlat(),
-                       opt_func=getattr(fh, optimizer), cbs=fh.HF_BaseModelCallback(), splitter=fh.hf_splitter)
+                       opt_func=opt_func, cbs=fh.HF_BaseModelCallback(), splitter=fh.hf_splitter)
     learn.unfreeze()  # full fine-tuning
     prep_s = time.perf_counter() - t
 

@@ -29,7 +29,8 @@ from .modeling.tokens import (EntityF1, EntityPrecision, EntityRecall, TokenAccu
                               entity_report, predict_tokens, token_metrics)
 from .modeling.qa import (HF_QstAndAnsModelCallback, MultiTargetLoss, SquadExactMatch, SquadF1, predict_qa,  # noqa: E402
                           squad_metrics)
-from .optim import FusedAdam  # noqa: E402  (fastai's Adam, one fused kernel per step)
+from .optim import Adam, FusedAdam, use_as_learner_default  # noqa: E402  (fastai's Adam, fused kernel; replaces fastai's name)
+from .precision import MixedPrecision, cpu_bf16_support  # noqa: E402  (also patches Learner.to_bf16: bf16 on CPUs)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_load_learner, hf_save_pretrained, model_card, register_export  # noqa: E402  (no-pickle folders)
@@ -46,5 +47,8 @@ from .interpret import (confidence_df, confusion_matrix_df, interpretation, plot
 from .show import show_batch_df, show_results_df  # noqa: E402
 from .ulmfit import (awd_lstm_config, language_model_learner, lm_predict, numericalize_tokens,  # noqa: E402
                      proc_rules, spec_tokens, text_classifier_learner, text_tokens, text_vocab)
+
+use_as_learner_default()  # Learner(...) without opt_func gets the fused Adam too
+del use_as_learner_default
 
 from .version import __version__  # noqa: E402

@@ -9,9 +9,13 @@ import errno
 import os
 from pathlib import Path
 
-import datasets as hf_datasets
-
 from .checks import advice, show
+
+
+def _hf_datasets():
+    "Hugging Face `datasets`, imported on first use (~1 s; `import fastai_hf` does not pay it)."
+    import datasets
+    return datasets
 
 __all__ = ["HF_load_dataset", "FORMATS"]
 
@@ -45,7 +49,7 @@ def _unreadable(path):
     if "/" in p or "\\" in p:
         if not Path(p).expanduser().is_file(): return None
     ext = p.lower().rsplit(".", 1)[-1] if "." in p else p.lower()
-    if ext in FORMATS or f".{ext}" in hf_datasets.packaged_modules._EXTENSION_TO_MODULE: return None
+    if ext in FORMATS or f".{ext}" in _hf_datasets().packaged_modules._EXTENSION_TO_MODULE: return None
     if ext in _OTHER_FORMATS: return ext
     if "." in p and Path(p).expanduser().is_file(): return ext  # a local file of a format datasets does not know
     return None
@@ -88,6 +92,7 @@ def HF_load_dataset(path, name=None, split=None, data_files=None, **kwargs):
             raise ValueError(f"HF_load_dataset({show(path)}) reads local files: give them with data_files=, e.g. "
                              + advice("data_files='train.csv'", 'data_files = "train.csv"'))
         _check_files(data_files)
+    hf_datasets = _hf_datasets()
     try:
         ds = hf_datasets.load_dataset(path, name, split=split, data_files=data_files, **kwargs)
     except FileNotFoundError as e:

@@ -226,9 +226,11 @@ def loss_from(settings):
 def _optimizers():
     from fastai import optimizer as fo
 
-    from .optim import FusedAdam
-    return {"FusedAdam": FusedAdam, **{n: getattr(fo, n) for n in ("SGD", "RMSProp", "Adam", "RAdam", "QHAdam",
-                                                                     "Larc", "Lamb", "ranger")}}
+    from .optim import Adam, FusedAdam
+    # "Adam" is the package's (fastai's Adam in the fused kernel); a learner saved with fastai's own
+    # Adam gets it back too: the same updates.
+    return {"FusedAdam": FusedAdam, "Adam": Adam, **{n: getattr(fo, n) for n in ("SGD", "RMSProp", "RAdam", "QHAdam",
+                                                                                   "Larc", "Lamb", "ranger")}}
 
 
 def _partial_parts(f):
@@ -244,8 +246,10 @@ def _opt_settings(opt_func):
     name = getattr(f, "__name__", type(f).__name__)
     try: kwargs = _json(kwargs, "optimizer arguments")
     except TypeError: kwargs = None
-    return {"name": name, "kwargs": kwargs, "restorable": name in _optimizers() and kwargs is not None
-            and _optimizers()[name] is f}
+    from fastai.optimizer import Adam as fastai_adam
+    known = _optimizers()
+    return {"name": name, "kwargs": kwargs, "restorable": name in known and kwargs is not None
+            and (known[name] is f or (name == "Adam" and f is fastai_adam))}
 
 
 def _opt_from(settings):

@@ -158,7 +158,10 @@ class HistoryCallback(Callback):
         rec = self.learn.recorder
         names = [n for n in rec.metric_names if n not in ("epoch", "time")]
         row = {"epoch": len(self.rows) + 1}
-        row.update({n: _number(v) for n, v in zip(names, list(rec.log[1:1 + len(names)]))})
+        # The log holds the training values, then the validation ones (absent when a callback cancels
+        # validation), then the formatted time (a string): names without a value get NaN.
+        vals = [v for v in rec.log[1:] if not isinstance(v, str)]
+        row.update({n: _number(vals[i]) if i < len(vals) else float("nan") for i, n in enumerate(names)})
         row["time"] = time.time() - self._start
         self.rows.append(row)
         if self._fit is not None:

@@ -3,31 +3,71 @@
 A model is loaded from a local folder without any network call; any other name goes to the
 Hugging Face Hub exactly as `transformers` would load it, so online users keep the hub path.
 """
+import importlib
 import importlib.util
 import os
 import re
 from enum import Enum
 
-import transformers
-from transformers import AutoConfig, AutoTokenizer, PretrainedConfig
-
 __all__ = ["HF_TASKS_ALL", "HF_TASKS_AUTO", "get_hf_objects", "AutoConfig", "minilm_path"]
+
+# transformers is imported on first use, not with the package: `import transformers` and its auto
+# classes take ~1 s, as much as the rest of fastai_hf's import over fastai's. The names below stand for
+# transformers objects and resolve them when first touched.
+
+
+def _transformers():
+    return importlib.import_module("transformers")
+
+
+class _Lazy(type):
+    "Metaclass of a stand-in for an object made on first use (`_make`): attributes, calls, iteration pass to it."
+    def _target(cls):
+        if "_obj" not in cls.__dict__: type.__setattr__(cls, "_obj", cls._make())
+        return cls.__dict__["_obj"]
+
+    def __getattr__(cls, name):
+        if name.startswith("__") and name not in ("__members__", "__wrapped__"): raise AttributeError(name)
+        return getattr(cls._target(), name)
+
+    def __call__(cls, *args, **kwargs): return cls._target()(*args, **kwargs)
+    def __iter__(cls): return iter(cls._target())
+    def __len__(cls): return len(cls._target())
+    def __getitem__(cls, key): return cls._target()[key]
+    def __contains__(cls, item): return item in cls._target()
+    def __instancecheck__(cls, obj): return isinstance(obj, cls._target())
+    def __subclasscheck__(cls, sub): return issubclass(sub, cls._target())
+    def __repr__(cls): return repr(cls._target())
+    def __dir__(cls): return dir(cls._target())
+
+
+def _lazy(name, make, doc):
+    return _Lazy(name, (), {"_make": staticmethod(make), "__doc__": doc, "__module__": __name__})
+
+
+def _names():
+    t = _transformers()
+    names = getattr(t, "__all__", None)  # the lazy module's list; its dir() is quadratic (~1 s)
+    return set(names) if names else set(dir(t))
 
 
 def _auto_tasks():
     "Tasks with an `AutoModelFor<Task>` class, e.g. SequenceClassification."
-    return sorted(n[len("AutoModelFor"):] for n in dir(transformers) if n.startswith("AutoModelFor"))
+    return sorted(n[len("AutoModelFor"):] for n in _names() if n.startswith("AutoModelFor"))
 
 
 def _all_tasks():
     "Every `<Arch>For<Task>` suffix among transformers' model classes (names only, nothing imported)."
-    found = {m.group(1) for n in dir(transformers) if (m := re.fullmatch(r"[A-Z]\w*?For([A-Z]\w+)", n))}
+    found = {m.group(1) for n in _names() if (m := re.fullmatch(r"[A-Z]\w*?For([A-Z]\w+)", n))}
     return sorted(found | set(_auto_tasks()))
 
 
-# Enums as in blurr: `HF_TASKS_AUTO.SequenceClassification.name == "SequenceClassification"`.
-HF_TASKS_AUTO = Enum("HF_TASKS_AUTO", _auto_tasks())
-HF_TASKS_ALL = Enum("HF_TASKS_ALL", _all_tasks())
+# Enums as in blurr: `HF_TASKS_AUTO.SequenceClassification.name == "SequenceClassification"` (built on first use).
+HF_TASKS_AUTO = _lazy("HF_TASKS_AUTO", lambda: Enum("HF_TASKS_AUTO", _auto_tasks()),
+                      "Enum of the tasks with an AutoModelFor<Task> class in transformers.")
+HF_TASKS_ALL = _lazy("HF_TASKS_ALL", lambda: Enum("HF_TASKS_ALL", _all_tasks()),
+                     "Enum of every <Arch>For<Task> task suffix in transformers.")
+AutoConfig = _lazy("AutoConfig", lambda: _transformers().AutoConfig, "transformers.AutoConfig (imported on first use).")
 
 
 def _task_name(task):
@@ -38,7 +78,7 @@ def _task_name(task):
 
 def _auto_model_cls(task):
     name = _task_name(task)
-    cls = getattr(transformers, f"AutoModelFor{name}", None)
+    cls = getattr(_transformers(), f"AutoModelFor{name}", None)
     if cls is None:
         raise ValueError(f"task '{name}' has no AutoModelFor{name} class in transformers; "
                          f"pass model_cls= explicitly or use one of: {', '.join(_auto_tasks())}")
@@ -80,12 +120,13 @@ def get_hf_objects(pretrained_model_name_or_path, task=None, config=None, tokeni
     with `config_kwargs`. A saved head whose size differs from `num_labels` is re-initialised
     (`model_kwargs={"ignore_mismatched_sizes": False}` makes that an error). `hf_arch` is the model type, e.g. "bert" or "roberta".
     """
+    from transformers import AutoTokenizer, PretrainedConfig
     name = _check_source(pretrained_model_name_or_path)
     if config is not None and not isinstance(config, PretrainedConfig):
         raise TypeError(f"config must be a transformers config (e.g. AutoConfig.from_pretrained(...)), "
                         f"not {type(config).__name__}")
     if config is None:
-        config = _load("config", AutoConfig.from_pretrained, name, **(config_kwargs or {}))
+        config = _load("config", _transformers().AutoConfig.from_pretrained, name, **(config_kwargs or {}))
     tokenizer_cls = tokenizer_cls or AutoTokenizer
     hf_tokenizer = _load("tokenizer", tokenizer_cls.from_pretrained, name, **(tokenizer_kwargs or {}))
     model_cls = model_cls or _auto_model_cls(task or HF_TASKS_AUTO.SequenceClassification)

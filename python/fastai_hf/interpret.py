@@ -21,8 +21,6 @@ from fastai.text.learner import decode_spec_tokens
 from fastai.torch_core import display_df
 from fastcore.basics import patch
 from fastcore.xtras import is_listy
-from sklearn.metrics import ConfusionMatrixDisplay
-from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
 
 from .checks import as_int
 from .data.core import hf_tokenizer_of, target_kind
@@ -150,6 +148,7 @@ def _matrix(x, dl):
     "Counts of (actual, predicted) label ids, and the labels, from the `confidence_df` table."
     conf = confidence_df(x, dl)
     vocab = [str(v) for v in conf["label"].cat.categories]
+    from sklearn.metrics import confusion_matrix as _sk_confusion_matrix  # sklearn.metrics: imported when used
     cm = _sk_confusion_matrix(conf["label"].cat.codes, conf["predicted"].cat.codes, labels=np.arange(len(vocab)))
     return cm, vocab
 
@@ -191,6 +190,7 @@ def plot_confusion_matrix(x, dl=None, normalize=True, title=None, cmap="Blues", 
     values = _normalized(cm) if normalize else cm
     n = len(vocab)
     fig, ax = plt.subplots(figsize=figsize or (max(4.0, 0.6 * n + 2), max(4.0, 0.6 * n + 2)))
+    from sklearn.metrics import ConfusionMatrixDisplay
     ConfusionMatrixDisplay(values, display_labels=vocab).plot(
         ax=ax, cmap=cmap, values_format=".2f" if normalize else "d", colorbar=False, xticks_rotation=90)
     ax.set_title(title or ("Normalized confusion matrix" if normalize else "Confusion matrix"))

@@ -6,7 +6,6 @@ whole DataLoader's predictions afterwards, with scikit-learn doing the scoring.
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from .checks import check_learner, check_thresholds
 from .history import history_callback
@@ -67,6 +66,7 @@ def multilabel_metrics(learn, dl=None, thresh=None):
     """The HF Trainer notebook's metrics on `dl` (default: validation): micro/macro F1, micro/macro ROC
     AUC (from probabilities), subset accuracy and per-label accuracy, at `thresh` (default:
     `learn.loss_func.thresh`; a number or one per label). Returns a dict of floats."""
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score  # imported when used: sklearn.metrics is slow to import
     probs, targs = _probs_targets(learn, dl)
     pred = (probs >= label_thresholds(learn, thresh)).astype(int)
     present = (targs.sum(0) > 0) & (targs.sum(0) < len(targs))  # ROC AUC needs both classes

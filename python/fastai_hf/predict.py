@@ -5,6 +5,19 @@
 Probabilities use `activation(learn)`: the loss function's own activation where it has one, else
 sigmoid for multi-label and softmax for single-label targets. Multi-label labels are those at or above
 the thresholds (`label_thresholds`: an argument, else `learn.loss_func.thresh`).
+
+Many texts at the hardware's pace (`probabilities`, for HF learners): the texts are tokenized once, in
+chunks of 8,192 in one tokenizer call each, sorted by token count and cut into batches of
+`PREDICT_BS` texts (64; `bs` overrides) padded to their own longest text, so batches carry almost no
+padding; the model runs under `torch.inference_mode()` (no autograd records) in eval mode and in the
+autocast region of the learner's mixed precision (`to_bf16()`: bf16 on a supporting CPU), and the
+probabilities are put back in input order. That is what fastai's `get_preds` computes for the same
+learner (same model call, `prediction_of`, activation), without its per-batch callback events. It
+applies when every callback that acts on batches or predictions is one the package knows
+(`HF_BaseModelCallback`, `MixedPrecision`, fastai's `CastToTensor`) or one that does not run in
+validation (`run_valid=False`, e.g. fit_one_cycle's `ParamScheduler`: so predicting inside a
+training callback works); a learner with another (`before_batch`/`after_pred`) callback, ULMFiT
+learners and non-HF data go through `get_preds`.
 """
 import numpy as np
 import pandas as pd
@@ -16,6 +29,8 @@ from fastcore.xtras import is_listy
 
 from .checks import advice, as_int, check_learner, check_texts, check_thresholds, show
 from .data.core import hf_tokenizer_of, target_kind, text_columns
+from .modeling.core import HF_BaseModelCallback, prediction_of, wrapper_of
+from .precision import _FastaiMixedPrecision, inference_autocast, learner_device
 
 __all__ = ["predict_texts", "hf_predict", "texts_of", "label_vocab", "label_thresholds", "activation",
            "probabilities", "register_predictor", "predictor_of"]
@@ -87,11 +102,69 @@ def _require_classifier(learn):
                         "use learn.get_preds, or lm_predict for a language model")
 
 
+PREDICT_BS = 64     # texts per batch when predicting many texts (sorted by length: little padding)
+_ENCODE_CHUNK = 8192  # texts tokenized per tokenizer call (bounds the memory of token lists)
+
+
+def _passive_callbacks(learn):
+    "Whether no callback but known ones acts on batches or predictions (see the module doc)."
+    from fastai.learner import CastToTensor
+    known = (HF_BaseModelCallback, _FastaiMixedPrecision, CastToTensor)
+    # A callback with run_valid=False (fastai's ParamScheduler, MixUp, ...) does not run in get_preds either.
+    return all(isinstance(cb, known) or not getattr(cb, "run_valid", True)
+               or not any(hasattr(type(cb), e) for e in ("before_batch", "after_pred")) for cb in learn.cbs)
+
+
+def _direct_tfm(learn):
+    "The HF transform when the learner's probabilities can be computed directly (see the module doc), else None."
+    tfm = hf_tokenizer_of(learn.dls)
+    if tfm is None or wrapper_of(learn.model) is None or not tfm.pads_to_longest: return None
+    if tfm.is_split_into_words or not _passive_callbacks(learn): return None
+    return tfm
+
+
+def _pad(tfm, encoded, rows):
+    "Rows `rows` of `tfm.encode`'s output as one batch padded to its longest row (what `tfm.pad` does)."
+    features = [{k: v[i] for k, v in encoded.items()} for i in rows]
+    return tfm.hf_tokenizer.pad(features, padding=tfm.padding, max_length=tfm.max_length, return_tensors="pt",
+                                pad_to_multiple_of=tfm.tok_kwargs.get("pad_to_multiple_of"))
+
+
+def _direct_probabilities(learn, tfm, texts, bs):
+    act = activation(learn) or learn.loss_func.activation
+    model = learn.model
+    device = learner_device(learn)  # where get_preds would run it (fastai moves the model to the data's device)
+    model.to(device)
+    out = None
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), inference_autocast(learn, device):
+            for start in range(0, len(texts), _ENCODE_CHUNK):
+                encoded = tfm.encode(texts[start:start + _ENCODE_CHUNK])
+                lengths = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64)
+                order = np.argsort(-lengths, kind="stable")  # longest first: memory limits show at once
+                for i in range(0, len(order), bs):
+                    rows = order[i:i + bs]
+                    x = {k: v.to(device) for k, v in _pad(tfm, encoded, rows).items()}
+                    probs = act(prediction_of(model(x)).float()).float().cpu().numpy()
+                    if out is None: out = np.empty((len(texts), probs.shape[-1]), dtype=np.float32)
+                    out[start + rows] = probs
+    finally:
+        model.train(was_training)
+    return out
+
+
 def probabilities(learn, texts, bs=None):
-    "Class probabilities of each text as a float32 array (n_texts, n_labels), in the order of `texts`."
+    """Class probabilities of each text as a float32 array (n_texts, n_labels), in the order of `texts`.
+    `bs`: texts per batch (default `PREDICT_BS` for HF learners, the validation batch size otherwise)."""
     _require_classifier(learn)
+    texts = texts_of(learn, texts)
+    tfm = _direct_tfm(learn)
+    if tfm is not None:
+        return _direct_probabilities(learn, tfm, texts, PREDICT_BS if bs is None else as_int("bs", bs, 1))
     bs = learn.dls.valid.bs if bs is None else as_int("bs", bs, 1)
-    dl = learn.dls.test_dl(texts_of(learn, texts), bs=bs)
+    dl = learn.dls.test_dl(texts, bs=bs)
     with learn.no_bar():
         probs, _ = learn.get_preds(dl=dl, act=activation(learn))  # reorder=True: input order despite sorting
     return probs.float().numpy()

@@ -35,6 +35,19 @@ def test_epochs_are_counted_across_fits(learn):
     assert history_df(learn)["epoch"].tolist() == [1, 2]
 
 
+def test_an_epoch_without_validation_has_its_training_loss_and_no_validation_values(learn):
+    "A callback may cancel validation (as the benchmarks do): the row keeps train_loss, NaN for the rest."
+    from fastai_hf import Callback, CancelValidException
+
+    class SkipValidation(Callback):
+        def before_validate(self): raise CancelValidException()
+
+    quiet_fit(learn, "fit", 1, 1e-3, cbs=SkipValidation())
+    row = history_df(learn).iloc[0]
+    assert row["train_loss"] == pytest.approx(float(learn.recorder.values[0][0]))
+    assert np.isnan(row["valid_loss"]) and np.isnan(row["accuracy_multi"]) and row["time"] >= 0
+
+
 def test_validate_and_get_preds_add_no_rows(learn):
     "They run epoch events too, but no training phase."
     quiet_fit(learn, "fit", 1, 1e-3)

@@ -1,6 +1,10 @@
-"""FusedAdam must be fastai's Adam in everything but speed."""
+"""`Adam` (the package's: fastai's Adam in torch's fused kernel, also named FusedAdam) must be fastai's
+per-parameter Adam in everything but speed."""
+from functools import partial
+
 import pytest
 import torch
+from fastai.optimizer import Adam as fastai_adam
 from fastai_hf import Adam, DataLoader, DataLoaders, FusedAdam, Learner, MSELossFlat, set_seed
 from torch import nn
 from torch.utils.data import TensorDataset
@@ -21,9 +25,71 @@ def _toy_learner(opt_func, seed=0, **kwargs):
     return Learner(dls, model, loss_func=MSELossFlat(), opt_func=opt_func, splitter=splitter, **kwargs)
 
 
-def _fit(learn, **kwargs):
+def _fit(learn, freeze_to=None, **kwargs):
+    if freeze_to is not None: learn.freeze_to(freeze_to)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(3, **kwargs)
     return [p.detach().clone() for p in learn.model.parameters()]
+
+
+def test_seed_adam_is_fused_and_matches_fastai_per_parameter_adam():
+    """The seed's `opt_func=partial(Adam)` steps in the fused kernel and ends at fastai's Adam's weights:
+    one-cycle (cycled momentum), discriminative rates, the first group frozen."""
+    learn = _toy_learner(partial(Adam))
+    got = _fit(learn, freeze_to=1, lr_max=slice(1e-3, 1e-2))
+    assert isinstance(learn.opt, FusedAdam)
+    assert all(torch.is_tensor(learn.opt.state[p]["step"]) for p, *_ in learn.opt.all_params(with_grad=True))
+    ref_learn = _toy_learner(partial(fastai_adam))
+    ref = _fit(ref_learn, freeze_to=1, lr_max=slice(1e-3, 1e-2))
+    assert type(ref_learn.opt).__name__ == "Optimizer"  # fastai's per-parameter callbacks
+    start = [p.detach() for p in _toy_learner(fastai_adam).model.parameters()]
+    assert all(torch.equal(s, r) for s, r in zip(start[:2], ref[:2]))  # the frozen group did not move
+    assert max((r - s).abs().max().item() for r, s in zip(ref, start)) > 1e-2  # the others did
+    for r, g in zip(ref, got):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-6)
+
+
+def test_learner_default_opt_func_is_the_fused_adam():
+    "Learner(...) without opt_func: fastai's default Adam is replaced by the package's."
+    set_seed(0)
+    x = torch.randn(64, 8)
+    dls = DataLoaders(DataLoader(TensorDataset(x, x[:, :1]), bs=32), DataLoader(TensorDataset(x, x[:, :1]), bs=32))
+    learn = Learner(dls, nn.Linear(8, 1), loss_func=MSELossFlat())
+    assert learn.opt_func is Adam
+    learn.create_opt()
+    assert isinstance(learn.opt, FusedAdam)
+
+
+def test_low_precision_parameters_take_fastai_per_parameter_step():
+    "A bf16 model: the kernel would round differently, so its parameters get fastai's exact step."
+    def run(opt_func):
+        set_seed(0)
+        model = nn.Linear(8, 4).to(torch.bfloat16)
+        opt = opt_func(list(model.parameters()), lr=1e-2)
+        for _ in range(3):
+            model(torch.randn(16, 8, dtype=torch.bfloat16)).pow(2).mean().backward()
+            opt.step(); opt.zero_grad()
+        return [p.detach().clone() for p in model.parameters()], opt
+    ref, _ = run(fastai_adam)
+    got, opt = run(Adam)
+    assert all(isinstance(opt.state[p]["step"], int) for p, *_ in opt.all_params())  # fastai's state, not the kernel's
+    for r, g in zip(ref, got):
+        assert torch.equal(r, g)
+
+
+def test_state_saved_by_fastai_adam_loads_into_the_fused_adam():
+    "Training resumes from fastai's optimizer state (int step counts) with the same next update."
+    def two_steps(second):
+        set_seed(0)
+        model = nn.Linear(8, 4)
+        first = fastai_adam(list(model.parameters()), lr=1e-2)
+        xs = [torch.randn(16, 8) for _ in range(2)]
+        model(xs[0]).pow(2).mean().backward(); first.step(); first.zero_grad()
+        opt = second(list(model.parameters()), lr=1e-2)
+        opt.load_state_dict(first.state_dict())
+        model(xs[1]).pow(2).mean().backward(); opt.step()
+        return [p.detach().clone() for p in model.parameters()]
+    for r, g in zip(two_steps(fastai_adam), two_steps(Adam)):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(wd_bn_bias=True), dict(wd=0.1)])

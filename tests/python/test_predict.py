@@ -95,6 +95,93 @@ def test_wrong_number_of_thresholds(multi_learn):
         hf_predict(multi_learn, TEXTS, thresh=[0.1, 0.2])
 
 
+# ------------------------------------------------------------------ many texts: the direct path
+def _get_preds_probs(learn, texts, bs=4):
+    "The reference: fastai's get_preds on a test DataLoader (what predict used before the direct path)."
+    from fastai_hf.predict import activation
+    with learn.no_bar():
+        probs, _ = learn.get_preds(dl=learn.dls.test_dl(texts, bs=bs), act=activation(learn))
+    return probs.numpy()
+
+
+@pytest.mark.parametrize("kind", ["multi", "single"])
+def test_many_texts_same_probabilities_as_get_preds_in_input_order(kind, multi_learn, single_learn, ekman_df):
+    "Sorted-by-length inference batches give get_preds' probabilities, row for row in input order."
+    import fastai_hf.predict as pr
+    learn = multi_learn if kind == "multi" else single_learn
+    texts = ekman_df.text.tolist()[:50] + TEXTS  # uneven lengths, more than one batch at bs=8
+    calls = []
+    real = pr._direct_probabilities
+    pr._direct_probabilities = lambda *a: calls.append(1) or real(*a)
+    try:
+        got = pr.probabilities(learn, texts, bs=8)
+    finally:
+        pr._direct_probabilities = real
+    assert calls  # the direct path ran
+    np.testing.assert_allclose(got, _get_preds_probs(learn, texts), rtol=1e-5, atol=1e-6)
+
+
+def test_many_texts_run_without_autograd_in_eval_mode(multi_learn):
+    seen = []
+    layer = multi_learn.model.hf_model.classifier
+    h = layer.register_forward_hook(lambda m, i, o: seen.append((torch.is_inference_mode_enabled(), m.training)))
+    multi_learn.model.train()
+    try:
+        hf_predict(multi_learn, TEXTS)
+    finally:
+        h.remove()
+    assert seen and all(inf and not training for inf, training in seen)
+    assert multi_learn.model.training  # the learner's mode is restored
+
+
+def test_unknown_batch_callback_falls_back_to_get_preds(multi_learn):
+    "A callback that changes predictions is honoured: those learners predict through get_preds."
+    from fastai_hf import Callback
+
+    class Halve(Callback):
+        order = 0  # after HF_BaseModelCallback: sees logits
+        def after_pred(self): self.learn.pred = self.pred / 2
+
+    plain = hf_predict(multi_learn, TEXTS)[EKMAN].to_numpy()
+    multi_learn.add_cb(Halve())
+    halved = hf_predict(multi_learn, TEXTS)[EKMAN].to_numpy()
+    logit = lambda p: np.log(p / (1 - p))
+    np.testing.assert_allclose(logit(halved), logit(plain) / 2, rtol=1e-4, atol=1e-5)
+
+
+def test_predict_inside_one_cycle_training_takes_the_direct_path(multi_learn):
+    "fit_one_cycle's ParamScheduler acts on training batches only: a callback may predict after each epoch."
+    from fastai_hf import Callback
+    seen = []
+
+    class PredictEachEpoch(Callback):
+        def after_epoch(self): seen.append(hf_predict(self.learn, TEXTS)[EKMAN].to_numpy())
+
+    with multi_learn.no_bar(), multi_learn.no_logging():
+        multi_learn.fit_one_cycle(2, 1e-3, cbs=PredictEachEpoch())
+    assert len(seen) == 2 and not np.allclose(seen[0], seen[1])
+    np.testing.assert_allclose(seen[1], _get_preds_probs(multi_learn, TEXTS), rtol=1e-5, atol=1e-6)
+
+
+def test_bf16_learner_predicts_under_bf16_with_fp32_tolerance(multi_learn, monkeypatch):
+    "to_bf16(): predictions run in bf16 (matmul outputs bf16) and stay within bf16 rounding of fp32's."
+    import fastai_hf.precision as prec
+    monkeypatch.setattr(prec, "cpu_bf16_support", lambda: (True, "test"))
+    texts = TEXTS * 3
+    fp32 = hf_predict(multi_learn, texts)[EKMAN].to_numpy()
+    dtypes = []
+    h = multi_learn.model.hf_model.classifier.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+    multi_learn.to_bf16()
+    try:
+        bf16 = hf_predict(multi_learn, texts)[EKMAN].to_numpy()
+    finally:
+        h.remove()
+    assert dtypes and all(d == torch.bfloat16 for d in dtypes)
+    assert bf16.dtype == np.float32
+    np.testing.assert_allclose(bf16, fp32, atol=0.02)
+    assert not np.array_equal(bf16, fp32)
+
+
 @pytest.mark.parametrize("bad", [1.1, -0.1, float("nan")])
 def test_thresholds_are_probabilities(multi_learn, bad):
     with pytest.raises(ValueError, match="must lie between 0 and 1"):

@@ -104,22 +104,69 @@ test_that("to_fp16 and to_fp32 add and remove mixed precision and return the lea
   expect_false(has_mp())
 })
 
-test_that("FusedAdam trains as Adam does", {
+test_that("the seed's partial(Adam) runs the fused step and trains as fastai's per-parameter Adam", {
   skip_if_no_fastai()
   tiny_model()  # built on first use, which draws random numbers: before seeding
   fit_with <- function(opt_func) {
     set_seed(5)
     learn <- multilabel_learner(n = 48L, opt_func = opt_func)
+    learn$freeze_to(1L)  # the embeddings stay frozen
     withr::with_options(list(fastai.progress = "silent"), learn %>% fit_one_cycle(2, lr_max = slice(1e-4, 1e-3)))
     learn
   }
-  adam <- fit_with(Adam)
-  fused <- fit_with(FusedAdam)
-  expect_identical(py_type(fused$opt), "FusedAdam")
-  h <- get_history(adam)
+  fastai_adam <- fit_with(reticulate::import("fastai.optimizer")$Adam)
+  seed_adam <- fit_with(py_partial(Adam))  # what partial(Adam) is inside Learner()
+  expect_identical(py_type(seed_adam$opt), "FusedAdam")
+  expect_identical(py_type(fastai_adam$opt), "Optimizer")
+  expect_identical(py_type(fit_with(FusedAdam)$opt), "FusedAdam")
+  h <- get_history(fastai_adam)
   expect_true(h$train_loss[2] < h$train_loss[1])
-  expect_equal(get_history(fused)$train_loss, h$train_loss, tolerance = 1e-5)
-  expect_equal(get_history(fused)$valid_loss, h$valid_loss, tolerance = 1e-5)
+  expect_equal(get_history(seed_adam)$train_loss, h$train_loss, tolerance = 1e-5)
+  expect_equal(get_history(seed_adam)$valid_loss, h$valid_loss, tolerance = 1e-5)
+})
+
+# Records the dtype of the classifier head's output (an nn.Linear) at each forward.
+head_dtypes <- function(learn) {
+  seen <- reticulate::py_eval("[]", convert = FALSE)
+  hook <- reticulate::py_eval("lambda seen: lambda m, i, o: seen.append(str(o.dtype))")(seen)
+  learn$model$hf_model$classifier$register_forward_hook(hook)
+  function() reticulate::py_to_r(seen)
+}
+
+test_that("to_bf16 trains in bf16 on a CPU that supports it, with float32 weights", {
+  skip_if_no_fastai()
+  prec <- reticulate::import("fastai_hf.precision")
+  old <- prec$cpu_bf16_support
+  on.exit(reticulate::py_set_attr(prec, "cpu_bf16_support", old))
+  reticulate::py_set_attr(prec, "cpu_bf16_support", reticulate::py_eval("lambda: (True, 'test')"))
+  learn <- multilabel_learner(n = 32L)
+  res <- withVisible(to_bf16(learn))
+  expect_false(res$visible)
+  dtypes <- head_dtypes(learn)
+  withr::with_options(list(fastai.progress = "silent"), learn %>% fit(1, 1e-3))
+  expect_true(length(dtypes()) > 0 && all(dtypes() == "torch.bfloat16"))
+  expect_identical(reticulate::py_str(learn$model$hf_model$classifier$weight$dtype), "torch.float32")
+  p <- predict(learn, c("so happy today", "this is awful"))
+  expect_identical(nrow(p), 2L)
+})
+
+test_that("to_bf16 on a CPU without bf16 instructions warns in words and stays float32", {
+  skip_if_no_fastai()
+  prec <- reticulate::import("fastai_hf.precision")
+  old <- list(prec$cpu_bf16_support, prec$`_said`)
+  on.exit({
+    reticulate::py_set_attr(prec, "cpu_bf16_support", old[[1]])
+    reticulate::py_set_attr(prec, "_said", old[[2]])
+  })
+  reticulate::py_set_attr(prec, "cpu_bf16_support", reticulate::py_eval("lambda: (False, 'test: no avx512_bf16')"))
+  reticulate::py_set_attr(prec, "_said", FALSE)
+  learn <- multilabel_learner(n = 32L)
+  expect_warning(to_bf16(learn), "no bfloat16 instructions.*fp32")
+  expect_no_warning(to_bf16(multilabel_learner(n = 32L)))  # said once
+  dtypes <- head_dtypes(learn)
+  withr::with_options(list(fastai.progress = "silent"), learn %>% fit(1, 1e-3))
+  expect_true(length(dtypes()) > 0 && all(dtypes() == "torch.float32"))
+  expect_type(cpu_bf16_support(), "logical")
 })
 
 test_that("export() and load_learner() round-trip a learner that predicts the same", {
