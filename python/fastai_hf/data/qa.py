@@ -25,6 +25,7 @@ from fastai.torch_core import TensorBase
 from fasttransform import DisplayedTransform, Transform
 
 from ..checks import advice, as_int, check_text_column, rows, show
+from ..losses import MultiTargetLoss
 from .core import HF_BeforeBatchTransform, HF_TextDL, is_tokenizer
 
 __all__ = ["HF_QuestionAnswerInput", "HF_AnswerSpan", "HF_AnswerTensor", "HF_AnswerBlock", "HF_QABeforeBatchTransform",
@@ -59,7 +60,6 @@ class HF_AnswerSpan(DisplayedTransform):
     target_kind = "qa"
 
     def __init__(self):
-        from ..modeling.qa import MultiTargetLoss  # the loss lives with the models; imported late (no cycle)
         self.loss_func = MultiTargetLoss(weights=(0.5, 0.5))
 
     def encodes(self, o):

@@ -25,50 +25,17 @@ import pandas as pd
 import torch
 from fastai.data.load import fa_collate
 from fastai.learner import Metric
-from fastai.losses import CrossEntropyLossFlat
-from fastai.torch_core import Module, to_device
+from fastai.torch_core import to_device
 
 from ..checks import advice, as_int, rows, show
 from ..data.core import hf_tokenizer_of, text_columns
 from ..data.qa import HF_QABeforeBatchTransform
+from ..losses import MultiTargetLoss  # noqa: F401  (blurr's name, importable from here too)
 from ..predict import register_predictor
 from .core import HF_BaseModelCallback, prediction_of
 
 __all__ = ["MultiTargetLoss", "HF_QstAndAnsModelCallback", "normalize_answer", "squad_exact_match", "squad_f1",
            "best_answer", "SquadExactMatch", "SquadF1", "squad_metrics", "predict_qa", "qa_pairs"]
-
-
-class MultiTargetLoss(Module):
-    """One loss per prediction/target pair, weighted and summed (blurr's): for QA, cross-entropies of the
-    start and of the end positions. `reduction` reaches every loss (fastai sets it to 'none' for
-    `get_preds(with_loss=True)`); `activation` and `decodes` apply each loss's own."""
-    def __init__(self, loss_classes=(CrossEntropyLossFlat, CrossEntropyLossFlat), loss_classes_kwargs=None,
-                 weights=(1, 1), reduction="mean"):
-        kwargs = loss_classes_kwargs or [{} for _ in loss_classes]
-        if not (len(loss_classes) == len(kwargs) == len(weights)):
-            raise ValueError(f"MultiTargetLoss needs as many loss_classes_kwargs and weights as loss_classes; got "
-                             f"{len(loss_classes)}, {len(kwargs)} and {len(weights)}")
-        self.loss_funcs = [cls(reduction=reduction, **kw) for cls, kw in zip(loss_classes, kwargs)]
-        self.weights = [float(w) for w in weights]
-        self._reduction = reduction
-
-    @property
-    def reduction(self): return self._reduction
-
-    @reduction.setter
-    def reduction(self, v):
-        self._reduction = v
-        for lf in self.loss_funcs: lf.reduction = v
-
-    def forward(self, outputs, *targets):
-        if len(outputs) != len(self.loss_funcs) or len(targets) < len(self.loss_funcs):
-            raise ValueError(f"MultiTargetLoss has {len(self.loss_funcs)} losses but got {len(outputs)} predictions and "
-                             f"{len(targets)} targets")
-        return sum(w * lf(o, t) for w, lf, o, t in zip(self.weights, self.loss_funcs, outputs, targets))
-
-    def activation(self, outs): return [lf.activation(o) for lf, o in zip(self.loss_funcs, outs)]
-
-    def decodes(self, outs): return [lf.decodes(o) for lf, o in zip(self.loss_funcs, outs)]
 
 
 class HF_QstAndAnsModelCallback(HF_BaseModelCallback):
