@@ -441,7 +441,8 @@ def reader_columns(dls, i):
 def _hf_parts(learn):
     model, tfm = wrapper_of(learn.model), hf_tokenizer_of(learn.dls)
     if model is None or tfm is None:
-        raise TypeError("hf_save_pretrained needs a learner built from HF_BaseModelWrapper and an HF_TextBlock")
+        raise TypeError("hf_save_pretrained needs a learner built from HF_BaseModelWrapper and an HF_TextBlock "
+                        "(or a task family's block, e.g. HF_TokenClassBlock or HF_QABlock)")
     return model.hf_model, tfm
 
 
@@ -457,7 +458,8 @@ def export_spec(learn, versions=None):
     family = export_family_of(learn)
     if family is None:
         raise TypeError("hf_save_pretrained cannot save this learner: no task family takes it (a sequence "
-                        "classifier needs CategoryBlock or MultiCategoryBlock targets)")
+                        "classifier needs CategoryBlock or MultiCategoryBlock targets; the families saved are "
+                        f"{show(sorted(_FAMILIES))})")
     sync_config(learn)
     record = run_record(learn)
     cb = history_callback(learn)
@@ -486,7 +488,9 @@ def hf_save_pretrained(learn, path, card=True, card_data=None, versions=None, **
     `path` is replaced once the new one is complete.
 
     `transformers.pipeline("text-classification", model=path, top_k=None)` scores texts as the learner
-    does; `hf_load_learner(path)` rebuilds the learner, thresholds included, without unpickling.
+    does (a token classifier's folder: `pipeline("token-classification", aggregation_strategy="simple")`;
+    an extractive QA model's: `pipeline("question-answering")` of transformers 4); `hf_load_learner(path)`
+    rebuilds the learner, thresholds and the family's predict-time settings included, without unpickling.
     `card=False` skips the model card; `card_data` (a dict) adds to or overrides its YAML header
     (e.g. `{"base_model": "sentence-transformers/all-MiniLM-L6-v2", "license": "apache-2.0"}`);
     `versions` adds versions to record (the R package passes R's and its own). Other keyword
@@ -591,8 +595,13 @@ def hf_load_learner(path, df=None, dls=None, valid_pct=0.2, valid_col=None, seed
     metrics and frozen groups, so it predicts exactly as the learner that saved it; its run record
     continues the saved one.
 
+    Works for every registered task family: sequence classification (`hf_predict`), token
+    classification (`predict_tokens`: the same words and entities) and extractive QA (`predict_qa`).
+
     Without data it predicts only (its DataLoaders are empty). To train it further, give
-    - `df`: a DataFrame laid out as the data it was trained on (the same text and label columns),
+    - `df`: a DataFrame laid out as the data it was trained on (the same text and label columns; a
+      token classifier's columns of word lists and tag lists; QA's question, context, answer text
+      and answer start columns),
       split by `valid_col` (a column of True for validation rows) or at random (`valid_pct`, `seed`);
       batches of `bs` (default: the saved batch size); or
     - `dls`: DataLoaders you built, with the same labels.
