@@ -2,12 +2,17 @@
 data checks, loss, metrics, predict, show, export."""
 import io
 import json
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import fastai_hf
 from fastai_hf import (HF_TASKS_AUTO, AutoConfig, ColReader, DataBlock, EntityF1, EntityPrecision, EntityRecall,
                        HF_BaseModelCallback, HF_BaseModelWrapper, HF_TokenCategoryBlock, HF_TokenClassBlock, IndexSplitter,
                        Learner, RandomSplitter, TokenAccuracy, entity_metrics, entity_report, get_hf_objects,
@@ -391,6 +396,22 @@ def test_hf_load_learner_predicts_words_and_entities_as_before(tagger, tmp_path)
     assert learn.loss_func.func.ignore_index == -100
     assert len(predict_tokens(learn, TEXTS)["entities"]) > 0  # a trained tagger: the comparison has entities
     _assert_same_predictions(tagger, learn)
+
+
+def test_a_new_process_loads_the_folder_and_tags_as_before(tagger, tmp_path):
+    "Only `fastai_hf.export` imported: the family registers with the package, nothing else is needed."
+    path = hf_save_pretrained(tagger, tmp_path / "ner")
+    code = ("import sys\nfrom fastai_hf.export import hf_load_learner\nfrom fastai_hf.modeling.tokens import predict_tokens\n"
+            "res = predict_tokens(hf_load_learner(sys.argv[1]), sys.argv[2:])\n"
+            "print(res['words'].to_json(orient='split'))\nprint(res['entities'].to_json(orient='split'))")
+    env = {**os.environ, "PYTHONPATH": str(Path(fastai_hf.__file__).parents[1]), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code, str(path), *TEXTS], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    words, entities = done.stdout.strip().splitlines()[-2:]
+    ours = predict_tokens(tagger, TEXTS)
+    assert json.loads(words) == json.loads(ours["words"].to_json(orient="split"))
+    assert json.loads(entities) == json.loads(ours["entities"].to_json(orient="split"))
 
 
 def test_hf_load_learner_restores_entity_metrics_of_one_type(tiny_path, tmp_path):
