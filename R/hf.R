@@ -149,7 +149,17 @@ hf_splitter <- py_wrapper("hf_splitter", "function")
 #' data it predicts only; give `df` (a data frame with the same text and label columns as the
 #' training data) or `dls` to train it further. Its run record continues the saved one.
 #'
-#' @param learn A [Learner()] built from [HF_BaseModelWrapper()] and [HF_TextBlock()].
+#' Token classifiers ([HF_TokenClassBlock()]) and extractive QA models ([HF_QABlock()]) are saved
+#' and loaded the same way: the folder keeps their tags (also in `config.json`'s `id2label`), word
+#' and tag columns and `add_prefix_space`, or their windows (`max_length`, `stride`), maximum answer
+#' length and question/context/answer columns, so [predict_tokens()] / [predict_qa()] on the loaded
+#' learner give the same data frames; `df` is then laid out as their training data (list columns of
+#' words and tags; question, context, answer text and answer start). Their folders also work with
+#' `transformers.pipeline("token-classification", aggregation_strategy = "simple")` and (transformers
+#' 4) `pipeline("question-answering")`.
+#'
+#' @param learn A [Learner()] built from [HF_BaseModelWrapper()] and [HF_TextBlock()] (or
+#'   [HF_TokenClassBlock()] / [HF_QABlock()]).
 #' @param path The folder to write, or to load.
 #' @param card Write the model card `README.md` (default `TRUE`).
 #' @param card_data A named list of metadata for the card's header, e.g.

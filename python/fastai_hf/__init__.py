@@ -33,7 +33,7 @@ from .optim import Adam, FusedAdam, use_as_learner_default  # noqa: E402  (fasta
 from .precision import MixedPrecision, cpu_bf16_support  # noqa: E402  (also patches Learner.to_bf16: bf16 on CPUs)
 from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Learner.predict for HF learners)
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
-from .export import hf_load_learner, hf_save_pretrained, model_card, register_export  # noqa: E402  (no-pickle folders)
+from .export import hf_load_learner, hf_save_pretrained, model_card, register_export, register_metric  # noqa: E402,E501  (no-pickle folders)
 from .saving import load_learner  # noqa: E402  (also makes export/save/save_encoder transactional)
 from .training import n_param_groups  # noqa: E402  (also checks the arguments of the fit methods and freeze_to)
 from .checks import InputWarning  # noqa: E402

@@ -210,8 +210,11 @@ def render_card(spec, family=None, name="model", card_data=None):
     meta = card_metadata(spec, family, card_data)
     ts = spec.get("task_settings") or {}
     model = spec.get("model") or {}
-    kind = {"multi_label": "multi-label", "single_label": "single-label"}.get(ts.get("target"), spec.get("task"))
-    intro = (f"A `{model.get('class')}` for {kind} text classification"
+    kind = {"multi_label": "multi-label", "single_label": "single-label"}.get(ts.get("target"))
+    # a family other than text classification is named by its Hub task (e.g. "token classification")
+    task_words = f"{kind} text classification" if kind else \
+        (family.pipeline_tag.replace("-", " ") if family is not None and family.pipeline_tag else spec.get("task"))
+    intro = (f"A `{model.get('class')}` for {task_words}"
              + (f" into {len(ts['labels'])} labels" if ts.get("labels") else "")
              + ", trained with fastai's Learner through fastai_hf (Python) or the R package fastai, and saved "
              "with `hf_save_pretrained`.")

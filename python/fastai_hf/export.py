@@ -22,7 +22,10 @@ at that path is replaced only once the new one is complete.
 Task families plug in with `register_export(kind, applies, describe, rebuild)`: `describe(learn)`
 returns the family's JSON settings (stored as `task_settings`), `rebuild(folder, spec, ...)` makes a
 learner from them; `hf_load_learner` picks the family by the `task` saved in `fastai_hf.json`.
-Sequence classification (single- and multi-label) is the family registered here.
+Sequence classification (single- and multi-label) is the family registered here; token
+classification (`modeling/tokens.py`) and extractive QA (`modeling/qa.py`) register themselves
+beside their predictors (this module imports neither). A family's own metrics come back through
+`register_metric(cls, kwargs_of)`; `MultiTargetLoss` (losses.py) is restored like fastai's flat losses.
 """
 import functools
 import hashlib
@@ -52,12 +55,13 @@ from .checks import advice, as_int, as_number, show
 from .data.classification import HF_TextBlock
 from .data.core import DataBlock, HF_BeforeBatchTransform, hf_tokenizer_of, target_kind, text_columns
 from .history import history_callback, run_record
+from .losses import MultiTargetLoss
 from .modeling.core import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitter, problem_type, sync_config, \
     wrapper_of
 from .predict import label_thresholds, label_vocab
 
-__all__ = ["hf_save_pretrained", "hf_load_learner", "model_card", "register_export", "export_family_of", "export_spec",
-           "read_spec", "verify_folder", "SPEC_FILE", "CARD_FILE", "FORMAT_VERSION"]
+__all__ = ["hf_save_pretrained", "hf_load_learner", "model_card", "register_export", "register_metric",
+           "export_family_of", "export_spec", "read_spec", "verify_folder", "SPEC_FILE", "CARD_FILE", "FORMAT_VERSION"]
 
 FORMAT = "fastai_hf"
 FORMAT_VERSION = 1
@@ -91,9 +95,13 @@ def register_export(kind, applies, describe, rebuild, pipeline_tag=None, card=No
       settings...); saved as `task_settings`.
     - `rebuild(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=None, seed=None, bs=None,
       **learner_kwargs)`: a Learner from the verified folder and its parsed fastai_hf.json; the helpers
-      `load_hf_model`, `load_hf_tokenizer`, `before_batch_from` and `build_learner` do the shared work.
+      `load_hf_model`, `load_hf_tokenizer`, `before_batch_from`, `rebuilt_dls` (empty DataLoaders from
+      a placeholder row, or DataLoaders from `df`) and `build_learner` do the shared work; `spec["inputs"]`
+      holds the tokenizer settings and batch sizes every family gets (`tokenizer_settings`).
     - `pipeline_tag`: the Hub task of the model card; `card(spec, name)`: markdown for the card's
-      task section (labels, thresholds, how to use the model; `name` is the folder's name)."""
+      task section (labels, thresholds, how to use the model; `name` is the folder's name).
+    A family registered in its own module (e.g. `modeling/tokens.py`) is known once that module is
+    imported, which `import fastai_hf` does; its metric classes come back through `register_metric`."""
     _FAMILIES[kind] = ExportFamily(kind, applies, describe, rebuild, pipeline_tag, card)
 
 
@@ -158,11 +166,13 @@ def tokenizer_settings(tfm):
             "tok_kwargs": _json({k: v for k, v in tfm.tok_kwargs.items() if k != "is_split_into_words"}, "tok_kwargs")}
 
 
-def before_batch_from(settings, hf_tokenizer, cls=HF_BeforeBatchTransform):
-    "An `HF_BeforeBatchTransform` (or a family's subclass `cls`) from `tokenizer_settings`."
+def before_batch_from(settings, hf_tokenizer, cls=HF_BeforeBatchTransform, **kwargs):
+    """An `HF_BeforeBatchTransform` (or a family's subclass `cls`) from `tokenizer_settings`; `kwargs`
+    are the subclass's own arguments (e.g. QA's `stride`, token classification's `ignore_token_id`)."""
     return cls(hf_arch=settings.get("hf_arch"), hf_tokenizer=hf_tokenizer, max_length=settings.get("max_length"),
                padding=settings.get("padding", True), truncation=settings.get("truncation", True),
-               is_split_into_words=settings.get("is_split_into_words", False), tok_kwargs=settings.get("tok_kwargs"))
+               is_split_into_words=settings.get("is_split_into_words", False), tok_kwargs=settings.get("tok_kwargs"),
+               **kwargs)
 
 
 # ------------------------------------------------------------------ loss, optimizer, metrics ----
@@ -194,8 +204,13 @@ def _thresh_from(spec):
 
 def loss_settings(loss):
     """A fastai flat loss as JSON: its class name, flattening and the arguments of the torch loss
-    inside (weights, reduction, ...); `restorable` is False for a loss `loss_from` cannot rebuild."""
+    inside (weights, reduction, ...); `restorable` is False for a loss `loss_from` cannot rebuild.
+    A `MultiTargetLoss` is saved as its weights and the settings of each of its losses."""
     name = type(loss).__name__
+    if isinstance(loss, MultiTargetLoss) and name == "MultiTargetLoss":
+        parts = [loss_settings(lf) for lf in loss.loss_funcs]
+        return {"name": name, "restorable": all(p["restorable"] for p in parts), "weights": list(loss.weights),
+                "reduction": loss.reduction, "losses": parts}
     out = {"name": name, "restorable": name in _losses()}
     for k in ("axis", "flatten", "floatify", "is_2d"):
         if hasattr(loss, k): out[k] = _json(getattr(loss, k), f"the loss's {k}")
@@ -211,6 +226,13 @@ def loss_settings(loss):
 
 def loss_from(settings):
     "The loss `loss_settings` described, or None when it is not one `loss_from` knows."
+    if settings.get("name") == "MultiTargetLoss":
+        parts = [loss_from(p) for p in settings.get("losses") or []]
+        if not parts or any(p is None for p in parts): return None
+        loss = MultiTargetLoss(loss_classes=[type(p) for p in parts], weights=settings["weights"],
+                               reduction=settings.get("reduction", "mean"))
+        loss.loss_funcs = parts
+        return loss
     cls = _losses().get(settings.get("name"))
     if cls is None: return None
     kwargs = dict(settings.get("kwargs") or {})
@@ -258,11 +280,27 @@ def _opt_from(settings):
     return functools.partial(f, **settings["kwargs"]) if settings["kwargs"] else f
 
 
+_METRICS = {}
+
+
+def register_metric(cls, kwargs_of=None):
+    """Make metrics of class `cls` (a task family's, e.g. `EntityF1`) restorable by `hf_load_learner`:
+    `kwargs_of(metric)` gives the JSON keyword arguments that rebuild it as `cls(**kwargs)` (default:
+    none). Only metrics of exactly that class are saved this way (a subclass is not)."""
+    _METRICS[cls.__name__] = (cls, kwargs_of or (lambda m: {}))
+
+
 def _metric_settings(m):
-    "A metric as JSON when it can be rebuilt exactly (a function of fastai.metrics or sklearn.metrics), else its name."
+    """A metric as JSON when it can be rebuilt exactly (a function of fastai.metrics or sklearn.metrics, or
+    a class given to `register_metric`), else its name."""
     import fastai.metrics as fm
     import sklearn.metrics as skm
     spec = {"name": getattr(m, "name", type(m).__name__), "restorable": False}
+    registered = _METRICS.get(type(m).__name__)
+    if registered is not None and registered[0] is type(m):
+        try: kwargs = _json(registered[1](m), "metric")
+        except TypeError: return spec
+        return {**spec, "type": "registered", "class": type(m).__name__, "kwargs": kwargs, "restorable": True}
     if type(m) not in (AvgMetric, AccumMetric): return spec
     f, kwargs = _partial_parts(m.func)
     module = next((mod for mod in (fm, skm) if f is not None and getattr(mod, getattr(f, "__name__", ""), None) is f), None)
@@ -282,6 +320,9 @@ def _metric_from(spec):
     import fastai.metrics as fm
     import sklearn.metrics as skm
     if not spec.get("restorable"): return None
+    if spec.get("type") == "registered":
+        registered = _METRICS.get(spec.get("class"))
+        return registered[0](**(spec.get("kwargs") or {})) if registered is not None else None
     module = {fm.__name__: fm, skm.__name__: skm}.get(spec.get("module"))
     f = getattr(module, spec["func"], None) if module is not None else None
     if not callable(f): return None
@@ -314,8 +355,18 @@ def learner_settings(learn):
         "hf_model_kwargs": _json(getattr(wrapper, "hf_model_kwargs", {}), "hf_model_kwargs"),
         "mixed_precision": getattr(mp, "amp_mode", None) and str(getattr(mp.amp_mode, "value", mp.amp_mode)),
         "frozen_groups": int(getattr(learn.opt, "frozen_idx", 0) or 0) if learn.opt is not None else 0,
-        "callbacks_not_saved": sorted({type(cb).__name__ for cb in learn.cbs} - _BUILT_IN_CBS),
+        "callbacks_not_saved": sorted({type(cb).__name__ for cb in learn.cbs if not _plain_model_cb(cb)}
+                                      - _BUILT_IN_CBS),
     }
+
+
+def _plain_model_cb(cb):
+    """A subclass of `HF_BaseModelCallback` that adds nothing of its own (blurr's per-task names, such as
+    `HF_QstAndAnsModelCallback`): rebuilt as `HF_BaseModelCallback`."""
+    if not isinstance(cb, HF_BaseModelCallback): return False
+    own = [c for c in type(cb).__mro__ if c is not HF_BaseModelCallback and issubclass(c, HF_BaseModelCallback)]
+    return all(set(vars(c)) <= {"__module__", "__doc__", "__qualname__", "__firstlineno__", "__static_attributes__",
+                                "__dict__", "__weakref__"} for c in own)
 
 
 def build_learner(dls, hf_model, settings, **overrides):
@@ -363,11 +414,35 @@ def build_learner(dls, hf_model, settings, **overrides):
     return learn
 
 
+def rebuilt_dls(blocks, get_x, get_y, placeholder, df=None, valid_pct=0.2, valid_col=None, seed=None, what="data",
+                **sizes):
+    """DataLoaders for a family's `rebuild`: without `df`, empty ones, set up on `placeholder` (a one-row
+    DataFrame in the saved layout: no user data, so fastai's own DataBlock, unchecked); with `df`, from
+    it (checked as any `DataBlock` source), split by `valid_col` or at random (`valid_pct`, `seed`).
+    `sizes` (bs, val_bs) go to `dataloaders`; `what` names the data in the error for a `df` of the wrong type."""
+    if df is None:
+        dblock = _UncheckedDataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=lambda items: ([0], [0]))
+        return dblock.dataloaders(placeholder, **sizes).new_empty()
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a data frame of {what}, not {type(df).__name__}")
+    splitter = ColSplitter(valid_col) if valid_col is not None else RandomSplitter(valid_pct, seed=seed)
+    return DataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=splitter).dataloaders(df, **sizes)
+
+
+def reader_columns(dls, i):
+    """The columns the `ColReader` of DataLoaders' `i`-th getter (0: the inputs, -1: the targets) reads,
+    or None when the data is read with a function (a folder then cannot say how to read a `df`)."""
+    reader = next((t for t in dls.train_ds.tls[i].tfms.fs if isinstance(t, ColReader)), None)
+    if reader is None or reader.pref or reader.suff or reader.label_delim: return None
+    return _json(list(reader.cols), "the data's columns")
+
+
 # ======================================================================================= save ====
 def _hf_parts(learn):
     model, tfm = wrapper_of(learn.model), hf_tokenizer_of(learn.dls)
     if model is None or tfm is None:
-        raise TypeError("hf_save_pretrained needs a learner built from HF_BaseModelWrapper and an HF_TextBlock")
+        raise TypeError("hf_save_pretrained needs a learner built from HF_BaseModelWrapper and an HF_TextBlock "
+                        "(or a task family's block, e.g. HF_TokenClassBlock or HF_QABlock)")
     return model.hf_model, tfm
 
 
@@ -383,7 +458,8 @@ def export_spec(learn, versions=None):
     family = export_family_of(learn)
     if family is None:
         raise TypeError("hf_save_pretrained cannot save this learner: no task family takes it (a sequence "
-                        "classifier needs CategoryBlock or MultiCategoryBlock targets)")
+                        "classifier needs CategoryBlock or MultiCategoryBlock targets; the families saved are "
+                        f"{show(sorted(_FAMILIES))})")
     sync_config(learn)
     record = run_record(learn)
     cb = history_callback(learn)
@@ -412,7 +488,9 @@ def hf_save_pretrained(learn, path, card=True, card_data=None, versions=None, **
     `path` is replaced once the new one is complete.
 
     `transformers.pipeline("text-classification", model=path, top_k=None)` scores texts as the learner
-    does; `hf_load_learner(path)` rebuilds the learner, thresholds included, without unpickling.
+    does (a token classifier's folder: `pipeline("token-classification", aggregation_strategy="simple")`;
+    an extractive QA model's: `pipeline("question-answering")` of transformers 4); `hf_load_learner(path)`
+    rebuilds the learner, thresholds and the family's predict-time settings included, without unpickling.
     `card=False` skips the model card; `card_data` (a dict) adds to or overrides its YAML header
     (e.g. `{"base_model": "sentence-transformers/all-MiniLM-L6-v2", "license": "apache-2.0"}`);
     `versions` adds versions to record (the R package passes R's and its own). Other keyword
@@ -517,8 +595,13 @@ def hf_load_learner(path, df=None, dls=None, valid_pct=0.2, valid_col=None, seed
     metrics and frozen groups, so it predicts exactly as the learner that saved it; its run record
     continues the saved one.
 
+    Works for every registered task family: sequence classification (`hf_predict`), token
+    classification (`predict_tokens`: the same words and entities) and extractive QA (`predict_qa`).
+
     Without data it predicts only (its DataLoaders are empty). To train it further, give
-    - `df`: a DataFrame laid out as the data it was trained on (the same text and label columns),
+    - `df`: a DataFrame laid out as the data it was trained on (the same text and label columns; a
+      token classifier's columns of word lists and tag lists; QA's question, context, answer text
+      and answer start columns),
       split by `valid_col` (a column of True for validation rows) or at random (`valid_pct`, `seed`);
       batches of `bs` (default: the saved batch size); or
     - `dls`: DataLoaders you built, with the same labels.

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,9 @@ import pytest
 import torch
 from fastai_hf import (HF_TASKS_AUTO, ColReader, DataBlock, HF_AnswerBlock, HF_BaseModelCallback, HF_BaseModelWrapper,
                        HF_QABlock, HF_QstAndAnsModelCallback, Learner, MultiTargetLoss, RandomSplitter, SquadExactMatch,
-                       SquadF1, get_hf_objects, hf_save_pretrained, hf_splitter, load_learner, load_squad, predict_qa,
-                       set_seed, squad_metrics)
+                       SquadF1, get_hf_objects, hf_load_learner, hf_save_pretrained, hf_splitter, load_learner,
+                       load_squad, predict_qa, run_record, set_seed, squad_metrics)
+from fastai_hf.card import card_header
 from fastai_hf.checks import speaking
 from fastai_hf.data.qa import HF_QABeforeBatchTransform, answer_positions
 from fastai_hf.modeling.qa import best_answer, normalize_answer, squad_exact_match, squad_f1
@@ -290,6 +292,61 @@ def test_hf_save_pretrained_folder_gives_the_same_logits(reader, tmp_path):
         ours = reader.model.eval()(dict(enc))
     assert torch.allclose(theirs.start_logits, ours.start_logits, atol=1e-5)
     assert torch.allclose(theirs.end_logits, ours.end_logits, atol=1e-5)
+
+
+def test_hf_load_learner_answers_as_before(reader, tmp_path):
+    path = hf_save_pretrained(reader, tmp_path / "qa")
+    spec = json.loads((path / "fastai_hf.json").read_text())
+    ts = spec["task_settings"]
+    assert spec["task"] == "question_answering" and (ts["max_length"], ts["stride"], ts["max_answer_length"]) == (96, 24, 30)
+    assert [ts[k] for k in ("question_column", "context_column", "answer_text_column", "answer_start_column")] == \
+        ["question", "context", "answer_text", "answer_start"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loss and metrics come back: nothing "not restored"
+        learn = hf_load_learner(path)
+    tfm = learn.dls.train.hf_before_batch
+    assert isinstance(tfm, HF_QABeforeBatchTransform) and (tfm.max_length, tfm.stride) == (96, 24)
+    assert isinstance(learn.loss_func, MultiTargetLoss) and learn.loss_func.weights == [0.5, 0.5]
+    assert [(type(m), m.max_answer_length) for m in learn.metrics] == [(SquadExactMatch, 30), (SquadF1, 30)]
+    df = load_squad("valid", n_rows=6)
+    pd.testing.assert_frame_equal(predict_qa(learn, df), predict_qa(reader, df))
+    pd.testing.assert_frame_equal(predict_qa(learn, df, max_answer_length=3), predict_qa(reader, df, max_answer_length=3))
+
+
+def test_a_custom_multi_target_loss_and_blurrs_callback_come_back(tiny_path, tmp_path):
+    learn = qa_learner(tiny_path, metrics=[SquadF1(max_answer_length=12)])
+    learn.loss_func = MultiTargetLoss(weights=(0.25, 0.75))
+    learn.remove_cb(HF_BaseModelCallback)
+    learn.add_cb(HF_QstAndAnsModelCallback())
+    path = hf_save_pretrained(learn, tmp_path / "qa")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = hf_load_learner(path)
+    assert loaded.loss_func.weights == [0.25, 0.75] and loaded.metrics[0].max_answer_length == 12
+    xb, *yb = learn.dls.one_batch()
+    with torch.no_grad():
+        pred = learn.model.eval()(xb)
+        pred = (pred.start_logits, pred.end_logits)
+    assert torch.equal(learn.loss_func(pred, *yb), loaded.loss_func(pred, *yb))
+
+
+def test_a_loaded_reader_trains_further_on_a_data_frame(reader, tmp_path):
+    path = hf_save_pretrained(reader, tmp_path / "qa")
+    learn = hf_load_learner(path, df=qa_df(12), valid_pct=0.25, seed=0, bs=4)
+    assert (len(learn.dls.train_ds), len(learn.dls.valid_ds)) == (9, 3)
+    before = [p.detach().clone() for p in learn.model.parameters()]
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    assert any(not torch.equal(a, b) for a, b in zip(before, learn.model.parameters()))
+    fit = run_record(learn)["fits"][-1]
+    assert fit["n_train"] == 9 and set(fit["metrics"]) >= {"exact_match", "squad_f1"}
+    assert hf_load_learner(path, dls=reader.dls).dls is reader.dls
+
+
+def test_the_card_names_the_task_windows_and_the_pipeline(reader, tmp_path):
+    card = (hf_save_pretrained(reader, tmp_path / "qa") / "README.md").read_text()
+    assert card_header(card)["pipeline_tag"] == "question-answering"
+    assert "for question answering" in card and "windows of 96 tokens (24 tokens shared" in card
+    assert 'pipeline("question-answering", model="qa")' in card and "max_seq_len=96, doc_stride=24, max_answer_len=30" in card
 
 
 TRANSFORMERS4 = os.environ.get("FASTAI_HF_TRANSFORMERS4")  # a folder holding transformers 4.x (pip install --target)

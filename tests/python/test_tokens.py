@@ -2,16 +2,23 @@
 data checks, loss, metrics, predict, show, export."""
 import io
 import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import fastai_hf
 from fastai_hf import (HF_TASKS_AUTO, AutoConfig, ColReader, DataBlock, EntityF1, EntityPrecision, EntityRecall,
                        HF_BaseModelCallback, HF_BaseModelWrapper, HF_TokenCategoryBlock, HF_TokenClassBlock, IndexSplitter,
                        Learner, RandomSplitter, TokenAccuracy, entity_metrics, entity_report, get_hf_objects,
-                       hf_save_pretrained, hf_splitter, load_learner, predict_tokens, set_seed, token_metrics,
-                       words_from_long)
+                       hf_load_learner, hf_save_pretrained, hf_splitter, load_learner, predict_tokens, run_record,
+                       set_seed, token_metrics, words_from_long)
+from fastai_hf.card import card_header
 from fastai_hf.checks import speaking
 from fastai_hf.data.tokens import (HF_TokenClassBeforeBatchTransform, align_word_labels, tag_vocab)
 from fastai_hf.r.verbs import predict as r_predict
@@ -359,6 +366,99 @@ def test_hf_save_pretrained_finds_the_same_entities_in_a_pipeline(tagger, tmp_pa
     simple = pipeline("token-classification", model=str(path), aggregation_strategy="simple", device="cpu")
     for text in TEXTS:
         assert _pipeline_entities(simple, text) == _our_entities(tagger, text, "simple")
+
+
+def _all_predictions(learn):
+    "predict_tokens' tables for texts (both aggregations) and for pre-split word lists."
+    words = [w for w, _ in SENTENCES]
+    return [predict_tokens(learn, TEXTS), predict_tokens(learn, TEXTS, aggregation="simple"),
+            predict_tokens(learn, words)]
+
+
+def _assert_same_predictions(a, b):
+    for x, y in zip(_all_predictions(a), _all_predictions(b)):
+        pd.testing.assert_frame_equal(x["words"], y["words"])
+        pd.testing.assert_frame_equal(x["entities"], y["entities"])
+
+
+def test_hf_load_learner_predicts_words_and_entities_as_before(tagger, tmp_path):
+    path = hf_save_pretrained(tagger, tmp_path / "ner")
+    spec = json.loads((path / "fastai_hf.json").read_text())
+    assert spec["task"] == "token_classification"
+    ts = spec["task_settings"]
+    assert ts["labels"] == TAGS and (ts["word_column"], ts["tag_column"]) == ("words", "tags")
+    assert ts["ignore_token_id"] == -100 and spec["inputs"]["tokenizer"]["is_split_into_words"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loss and metrics come back: nothing "not restored"
+        learn = hf_load_learner(path)
+    assert [str(v) for v in learn.dls.vocab] == TAGS and len(learn.dls.train.dataset) == 0
+    assert [m.name for m in learn.metrics] == ["token_accuracy", "precision", "recall", "f1"]
+    assert learn.loss_func.func.ignore_index == -100
+    assert len(predict_tokens(learn, TEXTS)["entities"]) > 0  # a trained tagger: the comparison has entities
+    _assert_same_predictions(tagger, learn)
+
+
+def test_a_new_process_loads_the_folder_and_tags_as_before(tagger, tmp_path):
+    "Only `fastai_hf.export` imported: the family registers with the package, nothing else is needed."
+    path = hf_save_pretrained(tagger, tmp_path / "ner")
+    code = ("import sys\nfrom fastai_hf.export import hf_load_learner\nfrom fastai_hf.modeling.tokens import predict_tokens\n"
+            "res = predict_tokens(hf_load_learner(sys.argv[1]), sys.argv[2:])\n"
+            "print(res['words'].to_json(orient='split'))\nprint(res['entities'].to_json(orient='split'))")
+    env = {**os.environ, "PYTHONPATH": str(Path(fastai_hf.__file__).parents[1]), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code, str(path), *TEXTS], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    words, entities = done.stdout.strip().splitlines()[-2:]
+    ours = predict_tokens(tagger, TEXTS)
+    assert json.loads(words) == json.loads(ours["words"].to_json(orient="split"))
+    assert json.loads(entities) == json.loads(ours["entities"].to_json(orient="split"))
+
+
+def test_hf_load_learner_restores_entity_metrics_of_one_type(tiny_path, tmp_path):
+    learn = token_learner(tiny_path, metrics=[EntityF1("PER"), EntityF1()])
+    loaded = hf_load_learner(hf_save_pretrained(learn, tmp_path / "ner"))
+    assert [(type(m), m.name) for m in loaded.metrics] == [(EntityF1, "f1_PER"), (EntityF1, "f1")]
+
+
+def test_a_loaded_tagger_trains_further_on_a_data_frame(tagger, tmp_path):
+    path = hf_save_pretrained(tagger, tmp_path / "ner")
+    learn = hf_load_learner(path, df=conll_df(20), valid_pct=0.25, seed=0, bs=4)
+    assert (len(learn.dls.train_ds), len(learn.dls.valid_ds)) == (15, 5) and learn.dls.bs == 4
+    before = [p.detach().clone() for p in learn.model.parameters()]
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-3)
+    assert any(not torch.equal(a, b) for a, b in zip(before, learn.model.parameters()))
+    fits = run_record(learn)["fits"]
+    assert len(fits) == 1 and fits[-1]["n_train"] == 15 and set(fits[-1]["metrics"]) >= {"f1", "token_accuracy"}
+    assert len(predict_tokens(learn, TEXTS[:1])["words"]) == 7  # Peter Blackburn met Washingtonians in Brussels .
+
+
+def test_a_loaded_tagger_takes_dataloaders_with_the_same_tags(tagger, tiny_path, tmp_path):
+    path = hf_save_pretrained(tagger, tmp_path / "ner")
+    assert hf_load_learner(path, dls=tagger.dls).dls is tagger.dls
+    arch, _, tok, _ = objects(tiny_path)
+    other = DataBlock(blocks=[HF_TokenClassBlock(hf_arch=arch, hf_tokenizer=tok), HF_TokenCategoryBlock(vocab=TAGS[::-1])],
+                      get_x=ColReader("words"), get_y=ColReader("tags"), splitter=RandomSplitter(seed=0))
+    with pytest.raises(ValueError, match="tags"):
+        hf_load_learner(path, dls=other.dataloaders(conll_df(8), bs=4))
+
+
+def test_the_card_names_the_task_the_tags_and_the_pipeline(tagger, tmp_path):
+    card = (hf_save_pretrained(tagger, tmp_path / "ner") / "README.md").read_text()
+    header = card_header(card)
+    assert header["pipeline_tag"] == "token-classification" and "token-classification" in header["tags"]
+    assert "for token classification into 9 labels" in card
+    assert all(f"`{t}`" in card for t in TAGS) and "entity types `LOC`, `MISC`, `ORG`, `PER`" in card
+    assert 'pipeline("token-classification", model="ner", aggregation_strategy="simple")' in card
+
+
+def test_a_tiny_roberta_round_trips_with_add_prefix_space(tmp_path):
+    corpus = [" ".join(w) for w, _ in SENTENCES] * 3
+    learn = token_learner(tiny_roberta(str(tmp_path / "roberta"), corpus=corpus), add_prefix_space=True)
+    path = hf_save_pretrained(learn, tmp_path / "ner")
+    assert json.loads((path / "fastai_hf.json").read_text())["task_settings"]["add_prefix_space"] is True
+    loaded = hf_load_learner(path)
+    assert loaded.dls.train.hf_before_batch.hf_tokenizer.add_prefix_space is True
+    _assert_same_predictions(learn, loaded)
 
 
 def test_simple_and_first_agree_on_words_of_one_piece(tagger):

@@ -59,3 +59,24 @@ test_that("bad QA data and inputs fail with the row and the fix, in R's terms", 
                "stride \\(64\\) must be smaller than max_length", class = "fastai_ValueError")
   expect_error(predict_qa("learn"), "fastai Learner", class = "fastai_input_error")
 })
+
+test_that("hf_save_pretrained -> hf_load_learner gives a QA model that answers as before and trains further", {
+  skip_if_no_fastai()
+  parts <- qa_dblock()
+  dls <- dataloaders(parts$dblock, load_squad("train", n_rows = 12), bs = 4)
+  learn <- Learner(dls, HF_BaseModelWrapper(parts$model), cbs = HF_QstAndAnsModelCallback(), splitter = hf_splitter(),
+                   metrics = list(SquadExactMatch(), SquadF1()))
+  path <- file.path(withr::local_tempdir(), "qa")
+  hf_save_pretrained(learn, path)
+  loaded <- hf_load_learner(path)
+  expect_match(reticulate::py_str(loaded$loss_func), "MultiTargetLoss")
+  test <- load_squad("test", n_rows = 4)
+  expect_identical(predict(loaded, test), predict(learn, test))
+  expect_identical(predict_qa(loaded, test, max_answer_length = 5), predict_qa(learn, test, max_answer_length = 5))
+
+  more <- hf_load_learner(path, df = load_squad("train", n_rows = 8), valid_pct = 0.25, seed = 1)
+  withr::with_options(list(fastai.progress = "silent"), more %>% fit_one_cycle(1, lr_max = 1e-3))
+  rec <- run_record(more)
+  expect_equal(rec$n_train[nrow(rec)], 6L)
+  expect_named(predict(more, test), c("answer", "score", "start", "end"))
+})

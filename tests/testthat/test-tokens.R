@@ -104,3 +104,23 @@ test_that("bad token data and inputs fail with the row and the fix, in R's terms
   expect_error(predict_tokens(learn, "text", sentence = "s"), "both sentence and word", class = "fastai_input_error")
   expect_error(HF_TokenCategoryBlock(vocab = c("O", NA)), "character vector", class = "fastai_input_error")
 })
+
+test_that("hf_save_pretrained -> hf_load_learner gives a token classifier that tags as before and trains further", {
+  skip_if_no_fastai()
+  learn <- ner_learner(24L)
+  path <- file.path(withr::local_tempdir(), "ner")
+  hf_save_pretrained(learn, path)
+  loaded <- hf_load_learner(path)
+  texts <- c("Peter Blackburn met the European Commission.", "EU rejects German call.")
+  expect_identical(predict(loaded, texts), predict(learn, texts))
+  words <- list(c("Peter", "Blackburn"), c("EU", "rejects", "German", "call"))
+  expect_identical(predict_tokens(loaded, words, aggregation = "simple"), predict_tokens(learn, words, aggregation = "simple"))
+  expect_identical(sapply(loaded$metrics, function(m) m$name), c("token_accuracy", "precision", "recall", "f1"))
+
+  # further training on a data frame laid out as the training data (list columns `tokens` and `tags`)
+  more <- hf_load_learner(path, df = load_conll2003("valid", n_rows = 12), valid_pct = 0.25, seed = 1, bs = 4)
+  withr::with_options(list(fastai.progress = "silent"), more %>% fit_one_cycle(1, lr_max = 1e-3))
+  rec <- run_record(more)
+  expect_equal(rec$n_train[nrow(rec)], 9L)
+  expect_named(predict(more, texts), c("words", "entities"))
+})

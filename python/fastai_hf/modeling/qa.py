@@ -15,21 +15,32 @@ so a question with a non-empty context always gets a non-empty answer.
 `squad_exact_match` and `squad_f1` are the official SQuAD v1.1 evaluation (answer normalisation:
 lower case, no punctuation, no articles, single spaces; F1 over word tokens; the best over the gold
 answers), reimplemented here without the `evaluate` library: 0-100, as that script reports them.
+
+Export (task "question_answering"): `hf_save_pretrained(learn, dir)` saves the windows (`max_length`,
+`stride`), the decoding settings (`max_answer_length`), the question/context and answer columns; the
+loss (`MultiTargetLoss`) and the SQuAD metrics come back with `hf_load_learner(dir)`, whose
+`predict_qa` answers as the saved learner did.
 """
 import collections
+import inspect
 import re
 import string
 
 import numpy as np
 import pandas as pd
 import torch
+from fastai.data.core import DataLoaders
 from fastai.data.load import fa_collate
+from fastai.data.transforms import ColReader
 from fastai.learner import Metric
 from fastai.torch_core import to_device
+from transformers import AutoModelForQuestionAnswering
 
 from ..checks import advice, as_int, rows, show
 from ..data.core import hf_tokenizer_of, text_columns
-from ..data.qa import HF_QABeforeBatchTransform
+from ..data.qa import HF_AnswerBlock, HF_QABeforeBatchTransform, HF_QABlock
+from ..export import (before_batch_from, build_learner, load_hf_model, load_hf_tokenizer, reader_columns,
+                      rebuilt_dls, register_export, register_metric)
 from ..losses import MultiTargetLoss  # noqa: F401  (blurr's name, importable from here too)
 from ..predict import register_predictor
 from .core import HF_BaseModelCallback, prediction_of
@@ -305,3 +316,84 @@ def _is_qa_learner(learn):
 
 
 register_predictor("qa", _is_qa_learner, _predictor)
+
+
+# --------------------------------------------------------------------------------------- export
+for _cls in (SquadExactMatch, SquadF1):
+    register_metric(_cls, lambda m: {"max_answer_length": m.max_answer_length})
+
+_MAX_ANSWER_LENGTH = inspect.signature(predict_qa).parameters["max_answer_length"].default
+
+
+def _describe_qa(learn):
+    "What `predict_qa` and further training need beyond the generic tokenizer settings (export's task_settings)."
+    tfm = _qa_tfm(learn)
+    x_cols, y_cols = reader_columns(learn.dls, 0), reader_columns(learn.dls, -1)
+    metric_lengths = sorted({m.max_answer_length for m in learn.metrics if isinstance(m, _SquadMetric)})
+    return {"max_length": int(tfm.max_length), "stride": int(tfm.stride),
+            "question_first": tfm.hf_tokenizer.padding_side == "right",
+            "max_answer_length": _MAX_ANSWER_LENGTH, "metrics_max_answer_length": metric_lengths or None,
+            "decoding": "P(start) * P(end) over context spans, summed over windows; never CLS",
+            "question_column": x_cols[0] if x_cols else None, "context_column": x_cols[1] if x_cols else None,
+            "answer_text_column": y_cols[0] if y_cols else None, "answer_start_column": y_cols[1] if y_cols else None}
+
+
+def _check_qa_dls(dls):
+    if not isinstance(dls, DataLoaders):
+        raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
+    if not isinstance(hf_tokenizer_of(dls), HF_QABeforeBatchTransform):
+        raise ValueError("dls must be built with an HF_QABlock (question answering data)")
+    return dls
+
+
+def _rebuild_qa(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=None, seed=None, bs=None, **learner_kwargs):
+    inputs, ts = spec["inputs"], spec["task_settings"]
+    hf_model = load_hf_model(folder, spec, AutoModelForQuestionAnswering)
+    if dls is not None:
+        return build_learner(_check_qa_dls(dls), hf_model, spec["learner"], **learner_kwargs)
+    cols = [ts.get(k) for k in ("question_column", "context_column", "answer_text_column", "answer_start_column")]
+    if df is not None and None in cols:
+        raise ValueError("the saved learner read its questions, contexts or answers with a function, not from named "
+                         "columns, so the folder cannot say how to read df; build DataLoaders and pass them as dls")
+    q, c, a, s = [v or d for v, d in zip(cols, ("question", "context", "answer_text", "answer_start"))]
+    tfm = before_batch_from(inputs["tokenizer"], load_hf_tokenizer(folder), cls=HF_QABeforeBatchTransform,
+                            stride=ts["stride"])
+    tfm.max_length = ts["max_length"]
+    placeholder = pd.DataFrame({q: ["placeholder"], c: ["placeholder context"], a: ["placeholder"], s: [0]})
+    sizes = {"bs": bs or inputs.get("bs") or 16, "val_bs": inputs.get("val_bs") if bs is None else bs}
+    dls = rebuilt_dls([HF_QABlock(before_batch_tfm=tfm), HF_AnswerBlock()], ColReader([q, c]), ColReader([a, s]),
+                      placeholder, df=df, valid_pct=valid_pct, valid_col=valid_col, seed=seed,
+                      what=f"questions, contexts and answers ({show([q, c, a, s])})", **sizes)
+    return build_learner(dls, hf_model, spec["learner"], **learner_kwargs)
+
+
+def _qa_card(spec, name):
+    ts = spec["task_settings"]
+    n, stride, mal = ts["max_length"], ts["stride"], ts["max_answer_length"]
+    out = ["## Task", "",
+           "Extractive question answering: the answer is a span of the context. Long contexts are read in "
+           f"overlapping windows of {n} tokens ({stride} tokens shared by neighbouring windows); a span's score is "
+           "P(start) * P(end), summed over the windows that found the same answer, and the best span of at most "
+           f"{mal} tokens wins (never the CLS token: a non-empty context always gets an answer).", "",
+           "## How to use", "",
+           "**fastai_hf** (Python): the learner back, without unpickling anything:", "", "```python",
+           "from fastai_hf import hf_load_learner, predict_qa", f'learn = hf_load_learner("{name}")',
+           'predict_qa(learn, question="Who wrote it?", context="The book was written by Ann Lee.")  # answer, score, start, end',
+           "```", "", "**fastai** (R):", "", "```r", "library(fastai)", f'learn <- hf_load_learner("{name}")',
+           'predict_qa(learn, question = "Who wrote it?", context = "The book was written by Ann Lee.")', "```", "",
+           "**transformers** alone (the question-answering pipeline of transformers 4; transformers 5 removed it, "
+           "use `AutoModelForQuestionAnswering` there):", "", "```python", "from transformers import pipeline", "",
+           f'qa = pipeline("question-answering", model="{name}")',
+           f'qa(question="Who wrote it?", context="The book was written by Ann Lee.", max_seq_len={n}, doc_stride={stride}, '
+           f"max_answer_len={mal})", "```", "",
+           "Predict-time settings (in `fastai_hf.json`, applied by `hf_load_learner`):", "",
+           "| setting | value |", "|---|---|",
+           f"| question / context columns | {ts.get('question_column')} / {ts.get('context_column')} |",
+           f"| answer columns (training) | {ts.get('answer_text_column')} / {ts.get('answer_start_column')} (0-based character offset) |",
+           f"| max_length (window) | {n} |", f"| stride (doc_stride) | {stride} |",
+           f"| max_answer_length | {mal} tokens |"]
+    return "\n".join(out)
+
+
+register_export("question_answering", _is_qa_learner, _describe_qa, _rebuild_qa, pipeline_tag="question-answering",
+                card=_qa_card)

@@ -14,17 +14,27 @@ Metrics read the same positions, so they judge words: one predicted tag per word
   Hugging Face pipeline sees them) or pre-split word lists; one row per word with its tag and
   probability, and the entities (type, text, character span, score). Long inputs are split into
   overlapping windows, each word taking its tag from the window where it has the most context.
+- export: `hf_save_pretrained(learn, dir)` saves the tags (also the config's `id2label`), the word
+  and tag columns, the tokenizer settings (`add_prefix_space` too) and the alignment (first piece,
+  `ignore_token_id`); `hf_load_learner(dir)` rebuilds a learner whose `predict_tokens` gives the same
+  tables, and the folder is a `transformers.pipeline("token-classification")` model (task "token_classification").
 """
 import numpy as np
 import pandas as pd
 import torch
+from fastai.data.core import DataLoaders
+from fastai.data.transforms import ColReader
 from fastai.learner import Metric
 from seqeval.metrics import accuracy_score, classification_report, f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities
+from transformers import AutoModelForTokenClassification
 
 from ..checks import as_int, rows, show
 from ..data.core import hf_tokenizer_of, text_columns
-from ..data.tokens import HF_TokenClassBeforeBatchTransform, check_word_lists
+from ..data.tokens import (IGNORE, HF_TokenCategoryBlock, HF_TokenClassBeforeBatchTransform, HF_TokenClassBlock,
+                           check_word_lists)
+from ..export import (before_batch_from, build_learner, load_hf_model, load_hf_tokenizer, reader_columns,
+                      rebuilt_dls, register_export, register_metric)
 from ..predict import register_predictor
 from .core import prediction_of
 
@@ -389,3 +399,101 @@ def _is_token_learner(learn):
 
 
 register_predictor("tokens", _is_token_learner, _predictor)
+
+
+# --------------------------------------------------------------------------------------- export
+for _cls in (EntityPrecision, EntityRecall, EntityF1):
+    register_metric(_cls, lambda m: {"entity_type": m.entity_type})
+register_metric(TokenAccuracy)
+
+
+def _describe_tokens(learn):
+    "What `predict_tokens` and further training need beyond the generic tokenizer settings (export's task_settings)."
+    tfm = _token_tfm(learn)
+    max_length, stride = _window_settings(tfm)
+    return {"labels": [str(v) for v in learn.dls.vocab], "ignore_token_id": int(tfm.ignore_token_id),
+            "alignment": "first_piece", "layout": "word_lists",
+            "word_column": (reader_columns(learn.dls, 0) or [None])[0],
+            "tag_column": (reader_columns(learn.dls, -1) or [None])[0],
+            "add_prefix_space": getattr(tfm.hf_tokenizer, "add_prefix_space", None),
+            "windows": {"max_length": int(max_length), "stride": int(stride)}, "aggregation": "first"}
+
+
+def _check_token_dls(dls, ts):
+    if not isinstance(dls, DataLoaders):
+        raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
+    if not isinstance(hf_tokenizer_of(dls), HF_TokenClassBeforeBatchTransform):
+        raise ValueError("dls must be built with an HF_TokenClassBlock (token classification data)")
+    tags = [str(v) for v in dls.vocab]
+    if tags != ts["labels"]:
+        raise ValueError(f"dls must have the saved model's tags {show(ts['labels'])} in that order; they have "
+                         f"{show(tags)}: give HF_TokenCategoryBlock(vocab=) the saved tags")
+    return dls
+
+
+def _rebuild_tokens(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=None, seed=None, bs=None,
+                    **learner_kwargs):
+    inputs, ts = spec["inputs"], spec["task_settings"]
+    hf_tokenizer = load_hf_tokenizer(folder)
+    if ts.get("add_prefix_space") and getattr(hf_tokenizer, "add_prefix_space", None) is not True:
+        from transformers import AutoTokenizer
+        hf_tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False,
+                                                     add_prefix_space=True)
+    hf_model = load_hf_model(folder, spec, AutoModelForTokenClassification)
+    if dls is not None:
+        return build_learner(_check_token_dls(dls, ts), hf_model, spec["learner"], **learner_kwargs)
+    word_col, tag_col = ts.get("word_column"), ts.get("tag_column")
+    if df is not None and (word_col is None or tag_col is None):
+        raise ValueError("the saved learner read its words or tags with a function, not from named columns, so the "
+                         "folder cannot say how to read df; build DataLoaders and pass them as dls")
+    word_col, tag_col = word_col or "words", tag_col or "tags"
+    tfm = before_batch_from(inputs["tokenizer"], hf_tokenizer, cls=HF_TokenClassBeforeBatchTransform,
+                            ignore_token_id=ts.get("ignore_token_id", IGNORE))
+    dl_kwargs = {"pool_batches": inputs["pool_batches"]} if inputs.get("pool_batches") else {}
+    blocks = [HF_TokenClassBlock(before_batch_tfm=tfm, **dl_kwargs),
+              HF_TokenCategoryBlock(vocab=ts["labels"], ignore_token_id=ts.get("ignore_token_id", IGNORE))]
+    placeholder = pd.DataFrame({word_col: [["placeholder"]], tag_col: [[ts["labels"][0]]]})
+    sizes = {"bs": bs or inputs.get("bs") or 16, "val_bs": inputs.get("val_bs") if bs is None else bs}
+    dls = rebuilt_dls(blocks, ColReader(word_col), ColReader(tag_col), placeholder, df=df, valid_pct=valid_pct,
+                      valid_col=valid_col, seed=seed, what=f"word lists ({show(word_col)}) and tag lists ({show(tag_col)})",
+                      **sizes)
+    return build_learner(dls, hf_model, spec["learner"], **learner_kwargs)
+
+
+def _tokens_card(spec, name):
+    ts, tok = spec["task_settings"], spec["inputs"]["tokenizer"]
+    labels = ts["labels"]
+    types = sorted({l.split("-", 1)[1] for l in labels if "-" in l})
+    win = ts.get("windows") or {}
+    out = ["## Tags", "",
+           f"Token classification: one tag per word, among {len(labels)} tags"
+           + (f" (entity types {', '.join(f'`{t}`' for t in types)})" if types else "") + ":", "",
+           ", ".join(f"`{l}`" for l in labels), "",
+           "The model was trained on the first word piece of each word (the other pieces are ignored by the loss), "
+           "so a word's tag is its first piece's.", "",
+           "## How to use", "",
+           "**fastai_hf** (Python): the learner back, without unpickling anything:", "", "```python",
+           "from fastai_hf import hf_load_learner, predict_tokens", f'learn = hf_load_learner("{name}")',
+           'res = predict_tokens(learn, ["Peter Blackburn met the European Commission in Brussels."])',
+           'res["words"], res["entities"]  # one row per word (tag, probability); entities with character spans',
+           "```", "", "**fastai** (R):", "", "```r", "library(fastai)", f'learn <- hf_load_learner("{name}")',
+           'predict_tokens(learn, "Peter Blackburn met the European Commission in Brussels.")$entities', "```", "",
+           "**transformers** alone:", "", "```python", "from transformers import pipeline", "",
+           f'ner = pipeline("token-classification", model="{name}", aggregation_strategy="simple")',
+           'ner("Peter Blackburn met the European Commission in Brussels.")  # [{"entity_group": ..., "start": ..., ...}]',
+           "```", "",
+           '`aggregation_strategy="simple"` groups word pieces, each with its own tag (as `predict_tokens(..., '
+           'aggregation="simple")`); `aggregation_strategy="first"` gives each word its first piece\'s tag, the rule '
+           "the model was trained with and `predict_tokens`' default.", "",
+           "Predict-time settings (in `fastai_hf.json`, applied by `hf_load_learner`):", "",
+           "| setting | value |", "|---|---|",
+           f"| word / tag columns | {ts.get('word_column')} / {ts.get('tag_column')} (one list of words and one of tags per row) |",
+           f"| max_length | {tok.get('max_length') if tok.get('max_length') is not None else 'the tokenizer limit'} |",
+           f"| windows for long inputs (predict) | {win.get('max_length')} tokens, {win.get('stride')} shared |",
+           f"| add_prefix_space | {ts.get('add_prefix_space')} |",
+           f"| ignore_token_id | {ts.get('ignore_token_id')} |"]
+    return "\n".join(out)
+
+
+register_export("token_classification", _is_token_learner, _describe_tokens, _rebuild_tokens,
+                pipeline_tag="token-classification", card=_tokens_card)
