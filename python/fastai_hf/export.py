@@ -22,7 +22,10 @@ at that path is replaced only once the new one is complete.
 Task families plug in with `register_export(kind, applies, describe, rebuild)`: `describe(learn)`
 returns the family's JSON settings (stored as `task_settings`), `rebuild(folder, spec, ...)` makes a
 learner from them; `hf_load_learner` picks the family by the `task` saved in `fastai_hf.json`.
-Sequence classification (single- and multi-label) is the family registered here.
+Sequence classification (single- and multi-label) is the family registered here; the generative
+families register themselves in their modules: `seq2seq` (modeling/seq2seq.py), `causal_lm` and
+`masked_lm` (modeling/lm.py). A family's metric class that takes no arguments (e.g. `HF_Perplexity`)
+is saved by name and rebuilt once registered with `register_metric(cls)`.
 """
 import functools
 import hashlib
@@ -56,8 +59,8 @@ from .modeling.core import HF_BaseModelCallback, HF_BaseModelWrapper, hf_splitte
     wrapper_of
 from .predict import label_thresholds, label_vocab
 
-__all__ = ["hf_save_pretrained", "hf_load_learner", "model_card", "register_export", "export_family_of", "export_spec",
-           "read_spec", "verify_folder", "SPEC_FILE", "CARD_FILE", "FORMAT_VERSION"]
+__all__ = ["hf_save_pretrained", "hf_load_learner", "model_card", "register_export", "register_metric",
+           "export_family_of", "export_spec", "read_spec", "verify_folder", "SPEC_FILE", "CARD_FILE", "FORMAT_VERSION"]
 
 FORMAT = "fastai_hf"
 FORMAT_VERSION = 1
@@ -93,8 +96,22 @@ def register_export(kind, applies, describe, rebuild, pipeline_tag=None, card=No
       **learner_kwargs)`: a Learner from the verified folder and its parsed fastai_hf.json; the helpers
       `load_hf_model`, `load_hf_tokenizer`, `before_batch_from` and `build_learner` do the shared work.
     - `pipeline_tag`: the Hub task of the model card; `card(spec, name)`: markdown for the card's
-      task section (labels, thresholds, how to use the model; `name` is the folder's name)."""
+      task section (labels, thresholds, how to use the model; `name` is the folder's name).
+      `describe` may put `pipeline_tag` (this learner's Hub task, over the family's: a seq2seq learner
+      scored with ROUGE is "summarization") and `task_description` (the card's first line: "a ... for
+      <task_description>") in its settings."""
     _FAMILIES[kind] = ExportFamily(kind, applies, describe, rebuild, pipeline_tag, card)
+
+
+_METRIC_CLASSES = {}
+
+
+def register_metric(cls):
+    """Let metrics of class `cls`, built without arguments (`cls()`), be saved by their class name and
+    rebuilt by `hf_load_learner` (e.g. `HF_Perplexity`); returns `cls`. Other metrics are restorable
+    when they are fastai's or sklearn's functions (`AvgMetric` / `AccumMetric`)."""
+    _METRIC_CLASSES[cls.__name__] = cls
+    return cls
 
 
 def export_family_of(learn):
@@ -263,6 +280,9 @@ def _metric_settings(m):
     import fastai.metrics as fm
     import sklearn.metrics as skm
     spec = {"name": getattr(m, "name", type(m).__name__), "restorable": False}
+    if _METRIC_CLASSES.get(type(m).__name__) is type(m):
+        spec.update(type="class", cls=type(m).__name__, restorable=True)
+        return spec
     if type(m) not in (AvgMetric, AccumMetric): return spec
     f, kwargs = _partial_parts(m.func)
     module = next((mod for mod in (fm, skm) if f is not None and getattr(mod, getattr(f, "__name__", ""), None) is f), None)
@@ -282,6 +302,9 @@ def _metric_from(spec):
     import fastai.metrics as fm
     import sklearn.metrics as skm
     if not spec.get("restorable"): return None
+    if spec.get("type") == "class":
+        cls = _METRIC_CLASSES.get(spec.get("cls"))
+        return cls() if cls is not None else None
     module = {fm.__name__: fm, skm.__name__: skm}.get(spec.get("module"))
     f = getattr(module, spec["func"], None) if module is not None else None
     if not callable(f): return None
