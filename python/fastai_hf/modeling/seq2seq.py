@@ -473,7 +473,7 @@ def _seq2seq_card(spec, name):
            f"{ts.get('pipeline_tag', 'text2text-generation').capitalize()}: the model reads a text (column `{src}` "
            f"of the training data) and generates one (trained on column `{tgt}`). Its generation settings are in "
            "`generation_config.json`, so `generate` uses them without arguments:", "",
-           _card_table(["setting", "value"], sorted(gen.items()) or [("(transformers' defaults)", "")]), "",
+           card_table(["setting", "value"], sorted(gen.items()) or [("(transformers' defaults)", "")]), "",
            "## How to use", "", "**fastai_hf** (Python):", "", "```python", "from fastai_hf import hf_generate, hf_load_learner",
            f'learn = hf_load_learner("{name}")', 'hf_generate(learn, ["A text to summarize."])  # text, generated',
            "```", "", "**fastai** (R):", "", "```r", "library(fastai)", f'learn <- hf_load_learner("{name}")',
@@ -484,7 +484,7 @@ def _seq2seq_card(spec, name):
            'ids = model.generate(**tok(["A text to summarize."], return_tensors="pt"))',
            "tok.batch_decode(ids, skip_special_tokens=True)", "```", "",
            "Settings (in `fastai_hf.json`, applied by `hf_load_learner`):", "",
-           _card_table(["setting", "value"], [
+           card_table(["setting", "value"], [
                ("source column / target column", f"{src} / {tgt}"),
                ("max_length (sources)", tok.get("max_length") if tok.get("max_length") is not None else "the tokenizer's limit"),
                ("max_target_length (targets, longer ones truncated)", ts.get("max_target_length")
@@ -495,7 +495,7 @@ def _seq2seq_card(spec, name):
     return "\n".join(out)
 
 
-def _card_table(header, rows):
+def card_table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     return "\n".join(out + ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows])
 
