@@ -7,6 +7,7 @@ it without unpickling anything:
 
     config.json            transformers config: architecture, id2label / label2id, problem_type
     model.safetensors      the weights, safetensors only (loading them runs no code)
+    generation_config.json a generative model's decoding settings (beams, max new tokens, ...)
     tokenizer.json, tokenizer_config.json, ...   the tokenizer, as save_pretrained writes it
     fastai_hf.json         what transformers does not keep: the task kind, the decision thresholds,
                            the predict-time settings (text column, max_length, truncation, padding,
@@ -406,7 +407,8 @@ def export_spec(learn, versions=None):
     family = export_family_of(learn)
     if family is None:
         raise TypeError("hf_save_pretrained cannot save this learner: no task family takes it (a sequence "
-                        "classifier needs CategoryBlock or MultiCategoryBlock targets)")
+                        "classifier needs CategoryBlock or MultiCategoryBlock targets; seq2seq and language-model "
+                        "learners need HF_Seq2SeqBlock or HF_LMBlock data)")
     sync_config(learn)
     record = run_record(learn)
     cb = history_callback(learn)
@@ -435,7 +437,9 @@ def hf_save_pretrained(learn, path, card=True, card_data=None, versions=None, **
     `path` is replaced once the new one is complete.
 
     `transformers.pipeline("text-classification", model=path, top_k=None)` scores texts as the learner
-    does; `hf_load_learner(path)` rebuilds the learner, thresholds included, without unpickling.
+    does (a causal LM's folder: `pipeline("text-generation")`, a masked LM's: `pipeline("fill-mask")`, a
+    seq2seq one: `AutoModelForSeq2SeqLM.generate` with the saved generation_config);
+    `hf_load_learner(path)` rebuilds the learner, thresholds included, without unpickling.
     `card=False` skips the model card; `card_data` (a dict) adds to or overrides its YAML header
     (e.g. `{"base_model": "sentence-transformers/all-MiniLM-L6-v2", "license": "apache-2.0"}`);
     `versions` adds versions to record (the R package passes R's and its own). Other keyword
@@ -538,10 +542,13 @@ def hf_load_learner(path, df=None, dls=None, valid_pct=0.2, valid_col=None, seed
     """A Learner rebuilt from a folder `hf_save_pretrained` wrote, without unpickling anything: same
     weights, tokenizer and tokenization settings, labels, decision thresholds, loss, optimizer,
     metrics and frozen groups, so it predicts exactly as the learner that saved it; its run record
-    continues the saved one.
+    continues the saved one. Generative learners (task `seq2seq`, `causal_lm`, `masked_lm`) come back
+    generating the same texts and filling masks as before, with their generation and masking settings
+    and their metrics (`HF_Seq2SeqMetricsCallback`, `HF_Perplexity`).
 
     Without data it predicts only (its DataLoaders are empty). To train it further, give
-    - `df`: a DataFrame laid out as the data it was trained on (the same text and label columns),
+    - `df`: a DataFrame laid out as the data it was trained on (the same text and label columns; the
+      source and target columns for seq2seq; the text column for a language model),
       split by `valid_col` (a column of True for validation rows) or at random (`valid_pct`, `seed`);
       batches of `bs` (default: the saved batch size); or
     - `dls`: DataLoaders you built, with the same labels.
