@@ -360,6 +360,10 @@ def test_hf_load_learner_generates_as_before_with_its_metrics_callback(kind, t5_
         warnings.simplefilter("error")  # nothing is "not restored": the callback and its scores come back
         loaded = hf_load_learner(hf_save_pretrained(learn, tmp_path / "model"))
     assert hf_generate(loaded, texts)["generated"].tolist() == ours
+    tok = AutoTokenizer.from_pretrained(tmp_path / "model")  # plain transformers too, with the saved settings
+    model = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "model").eval()
+    assert [tok.decode(model.generate(**tok(t, return_tensors="pt", return_token_type_ids=False))[0],
+                       skip_special_tokens=True) for t in texts] == ours
     assert loaded.predict(texts[0])["generated"]["generated"][0] == ours[0]
     back = [c for c in loaded.cbs if isinstance(c, HF_Seq2SeqMetricsCallback)]
     assert len(back) == 1 and back[0].metric_names == ["rouge1", "bleu"]

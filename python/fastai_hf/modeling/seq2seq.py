@@ -18,6 +18,11 @@ loss) train any seq2seq model on `HF_Seq2SeqBlock` data. What this module adds:
 - `generate_texts` / `hf_generate`: texts in, generated texts out (seq2seq and causal LMs), with
   generation arguments passed through to `model.generate`; registered as the predictor of both
   families, so `predict` (Python's verbs and R's `predict()`) dispatches to it.
+- export: the `seq2seq` family of `hf_save_pretrained` / `hf_load_learner` (source and target columns,
+  `max_target_length`, the generation settings, the metrics callback with its settings; the card's
+  pipeline tag is "summarization" for ROUGE, "translation" for BLEU / chrF, else
+  "text2text-generation"), and the helpers the language-model family shares (`reader_settings`,
+  `empty_or_new_dls`, `generation_settings`, ...).
 """
 import contextlib
 import json
