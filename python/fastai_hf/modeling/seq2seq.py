@@ -422,11 +422,11 @@ def _describe_seq2seq(learn):
     try: json.dumps(gen_kwargs)
     except TypeError: raise TypeError(f"cannot save text_gen_kwargs {show(gen_kwargs)}: not numbers, strings or "
                                       "lists") from None
+    description = task.replace("text2text-generation", "text-to-text generation") + " (sequence to sequence)"
+    saved_cb = None if cb is None else {"metrics": list(cb.metric_names), "text_gen_kwargs": gen_kwargs}
     return {"source_reader": reader_settings(learn.dls, 0), "target_reader": reader_settings(learn.dls, 1),
             "max_target_length": tfm.max_target_length, "generation": generation_settings(model),
-            "metrics_callback": None if cb is None else {"metrics": list(cb.metric_names), "text_gen_kwargs": gen_kwargs},
-            "pipeline_tag": task, "task_description": f"{task.replace('text2text-generation', 'text-to-text generation')} "
-                                                      "(sequence to sequence)"}
+            "metrics_callback": saved_cb, "pipeline_tag": task, "task_description": description}
 
 
 def _seq2seq_dls_check(dls):
@@ -479,7 +479,8 @@ def _seq2seq_card(spec, name):
            f"of the training data) and generates one (trained on column `{tgt}`). Its generation settings are in "
            "`generation_config.json`, so `generate` uses them without arguments:", "",
            card_table(["setting", "value"], sorted(gen.items()) or [("(transformers' defaults)", "")]), "",
-           "## How to use", "", "**fastai_hf** (Python):", "", "```python", "from fastai_hf import hf_generate, hf_load_learner",
+           "## How to use", "", "**fastai_hf** (Python):", "", "```python",
+           "from fastai_hf import hf_generate, hf_load_learner",
            f'learn = hf_load_learner("{name}")', 'hf_generate(learn, ["A text to summarize."])  # text, generated',
            "```", "", "**fastai** (R):", "", "```r", "library(fastai)", f'learn <- hf_load_learner("{name}")',
            'predict(learn, "A text to summarize.")', "```", "",
@@ -491,7 +492,8 @@ def _seq2seq_card(spec, name):
            "Settings (in `fastai_hf.json`, applied by `hf_load_learner`):", "",
            card_table(["setting", "value"], [
                ("source column / target column", f"{src} / {tgt}"),
-               ("max_length (sources)", tok.get("max_length") if tok.get("max_length") is not None else "the tokenizer's limit"),
+               ("max_length (sources)",
+                tok.get("max_length") if tok.get("max_length") is not None else "the tokenizer's limit"),
                ("max_target_length (targets, longer ones truncated)", ts.get("max_target_length")
                 if ts.get("max_target_length") is not None else "the tokenizer's limit"),
                ("batch size (training / prediction)", f"{inputs.get('bs')} / {inputs.get('val_bs')}"),
