@@ -158,14 +158,24 @@ hf_splitter <- py_wrapper("hf_splitter", "function")
 #' `transformers.pipeline("token-classification", aggregation_strategy = "simple")` and (transformers
 #' 4) `pipeline("question-answering")`.
 #'
-#' @param learn A [Learner()] built from [HF_BaseModelWrapper()] and [HF_TextBlock()] (or
-#'   [HF_TokenClassBlock()] / [HF_QABlock()]).
+#'
+#' Classifiers, seq2seq learners ([HF_Seq2SeqBlock()]: T5, BART, [get_hf_encoder_decoder()]) and
+#' language models ([HF_LMBlock()], causal or masked) are saved and loaded alike. A generative
+#' folder also holds the generation settings (`generation_config.json`, as
+#' [HF_Seq2SeqMetricsCallback()]'s `text_gen_kwargs` set them), the source and target columns,
+#' `max_target_length`, the masking settings; the reloaded learner generates the same texts
+#' ([hf_generate()], `predict()`) and fills masks as before ([hf_fill_mask()]), with its metrics
+#' callback and [HF_Perplexity()] back.
+#'
+#' @param learn A [Learner()] built from [HF_BaseModelWrapper()] and an HF block ([HF_TextBlock()],
+#'   [HF_TokenClassBlock()], [HF_QABlock()], [HF_Seq2SeqBlock()], [HF_LMBlock()]).
 #' @param path The folder to write, or to load.
 #' @param card Write the model card `README.md` (default `TRUE`).
 #' @param card_data A named list of metadata for the card's header, e.g.
 #'   `list(base_model = "sentence-transformers/all-MiniLM-L6-v2", license = "apache-2.0")` (the
 #'   header names a base model only when it is a Hub id).
-#' @param df A data frame to train on after loading, laid out as the training data was.
+#' @param df A data frame to train on after loading, laid out as the training data was (the same
+#'   text and label, target or source columns).
 #' @param dls Instead of `df`, DataLoaders with the same labels (from [dataloaders()]).
 #' @param valid_pct,valid_col,seed How `df` is split: at random (`valid_pct`, default 0.2, with
 #'   `seed`), or by `valid_col`, a logical column that is `TRUE` for validation rows.

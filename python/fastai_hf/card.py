@@ -40,10 +40,12 @@ def card_metadata(spec, family=None, card_data=None):
     `export.ExportFamily`), tags, base model (a hub id), then `card_data`."""
     ts = spec.get("task_settings") or {}
     tags = ["fastai", "fastai_hf"]
-    if family is not None and family.pipeline_tag: tags.append(family.pipeline_tag)
+    # a learner's own Hub task (a seq2seq learner: summarization or translation) over its family's
+    tag = ts.get("pipeline_tag") or (family.pipeline_tag if family is not None else None)
+    if tag: tags.append(tag)
     if ts.get("problem_type"): tags.append(ts["problem_type"].replace("_", "-"))
     meta = {"library_name": "transformers"}
-    if family is not None and family.pipeline_tag: meta["pipeline_tag"] = family.pipeline_tag
+    if tag: meta["pipeline_tag"] = tag
     meta["tags"] = tags
     base = (spec.get("model") or {}).get("base_model")
     if _is_hub_id(base): meta["base_model"] = base
@@ -211,11 +213,11 @@ def render_card(spec, family=None, name="model", card_data=None):
     ts = spec.get("task_settings") or {}
     model = spec.get("model") or {}
     kind = {"multi_label": "multi-label", "single_label": "single-label"}.get(ts.get("target"))
-    # a family other than text classification is named by its Hub task (e.g. "token classification")
+    # a family other than text classification is named by its own description or its Hub task
     task_words = f"{kind} text classification" if kind else \
         (family.pipeline_tag.replace("-", " ") if family is not None and family.pipeline_tag else spec.get("task"))
-    intro = (f"A `{model.get('class')}` for {task_words}"
-             + (f" into {len(ts['labels'])} labels" if ts.get("labels") else "")
+    what = ts.get("task_description") or (task_words + (f" into {len(ts['labels'])} labels" if ts.get("labels") else ""))
+    intro = (f"A `{model.get('class')}` for {what}"
              + ", trained with fastai's Learner through fastai_hf (Python) or the R package fastai, and saved "
              "with `hf_save_pretrained`.")
     task = family.card(spec, name) if family is not None and family.card is not None else \

@@ -7,6 +7,7 @@ it without unpickling anything:
 
     config.json            transformers config: architecture, id2label / label2id, problem_type
     model.safetensors      the weights, safetensors only (loading them runs no code)
+    generation_config.json a generative model's decoding settings (beams, max new tokens, ...)
     tokenizer.json, tokenizer_config.json, ...   the tokenizer, as save_pretrained writes it
     fastai_hf.json         what transformers does not keep: the task kind, the decision thresholds,
                            the predict-time settings (text column, max_length, truncation, padding,
@@ -22,10 +23,12 @@ at that path is replaced only once the new one is complete.
 Task families plug in with `register_export(kind, applies, describe, rebuild)`: `describe(learn)`
 returns the family's JSON settings (stored as `task_settings`), `rebuild(folder, spec, ...)` makes a
 learner from them; `hf_load_learner` picks the family by the `task` saved in `fastai_hf.json`.
-Sequence classification (single- and multi-label) is the family registered here; token
-classification (`modeling/tokens.py`) and extractive QA (`modeling/qa.py`) register themselves
-beside their predictors (this module imports neither). A family's own metrics come back through
-`register_metric(cls, kwargs_of)`; `MultiTargetLoss` (losses.py) is restored like fastai's flat losses.
+Sequence classification (single- and multi-label) is the family registered here; the other
+families register themselves beside their predictors (this module imports none of them): token
+classification (`modeling/tokens.py`), extractive QA (`modeling/qa.py`), `seq2seq`
+(`modeling/seq2seq.py`), `causal_lm` and `masked_lm` (`modeling/lm.py`). A family's own metric
+classes come back through `register_metric(cls, kwargs_of)`; `MultiTargetLoss` (losses.py) is
+restored like fastai's flat losses.
 """
 import functools
 import hashlib
@@ -100,8 +103,11 @@ def register_export(kind, applies, describe, rebuild, pipeline_tag=None, card=No
       holds the tokenizer settings and batch sizes every family gets (`tokenizer_settings`).
     - `pipeline_tag`: the Hub task of the model card; `card(spec, name)`: markdown for the card's
       task section (labels, thresholds, how to use the model; `name` is the folder's name).
-    A family registered in its own module (e.g. `modeling/tokens.py`) is known once that module is
-    imported, which `import fastai_hf` does; its metric classes come back through `register_metric`."""
+    `describe` may put `pipeline_tag` (this learner's Hub task, over the family's: a seq2seq learner
+    scored with ROUGE is "summarization") and `task_description` (the card's first line: "a ... for
+    <task_description>") in its settings. A family registered in its own module (e.g.
+    `modeling/tokens.py`) is known once that module is imported, which `import fastai_hf` does; its
+    metric classes come back through `register_metric`."""
     _FAMILIES[kind] = ExportFamily(kind, applies, describe, rebuild, pipeline_tag, card)
 
 
@@ -286,8 +292,10 @@ _METRICS = {}
 def register_metric(cls, kwargs_of=None):
     """Make metrics of class `cls` (a task family's, e.g. `EntityF1`) restorable by `hf_load_learner`:
     `kwargs_of(metric)` gives the JSON keyword arguments that rebuild it as `cls(**kwargs)` (default:
-    none). Only metrics of exactly that class are saved this way (a subclass is not)."""
+    none). Only metrics of exactly that class are saved this way (a subclass is not). Returns `cls`,
+    so it also works as a class decorator (`HF_Perplexity`)."""
     _METRICS[cls.__name__] = (cls, kwargs_of or (lambda m: {}))
+    return cls
 
 
 def _metric_settings(m):
@@ -459,7 +467,7 @@ def export_spec(learn, versions=None):
     if family is None:
         raise TypeError("hf_save_pretrained cannot save this learner: no task family takes it (a sequence "
                         "classifier needs CategoryBlock or MultiCategoryBlock targets; the families saved are "
-                        f"{show(sorted(_FAMILIES))})")
+                        f"{show(sorted(_FAMILIES))}, each from its own HF block)")
     sync_config(learn)
     record = run_record(learn)
     cb = history_callback(learn)
@@ -489,7 +497,9 @@ def hf_save_pretrained(learn, path, card=True, card_data=None, versions=None, **
 
     `transformers.pipeline("text-classification", model=path, top_k=None)` scores texts as the learner
     does (a token classifier's folder: `pipeline("token-classification", aggregation_strategy="simple")`;
-    an extractive QA model's: `pipeline("question-answering")` of transformers 4); `hf_load_learner(path)`
+    an extractive QA model's: `pipeline("question-answering")` of transformers 4; a causal LM's:
+    `pipeline("text-generation")`, a masked LM's: `pipeline("fill-mask")`, a seq2seq one:
+    `AutoModelForSeq2SeqLM.generate` with the saved generation_config); `hf_load_learner(path)`
     rebuilds the learner, thresholds and the family's predict-time settings included, without unpickling.
     `card=False` skips the model card; `card_data` (a dict) adds to or overrides its YAML header
     (e.g. `{"base_model": "sentence-transformers/all-MiniLM-L6-v2", "license": "apache-2.0"}`);
@@ -593,7 +603,9 @@ def hf_load_learner(path, df=None, dls=None, valid_pct=0.2, valid_col=None, seed
     """A Learner rebuilt from a folder `hf_save_pretrained` wrote, without unpickling anything: same
     weights, tokenizer and tokenization settings, labels, decision thresholds, loss, optimizer,
     metrics and frozen groups, so it predicts exactly as the learner that saved it; its run record
-    continues the saved one.
+    continues the saved one. Generative learners (task `seq2seq`, `causal_lm`, `masked_lm`) come back
+    generating the same texts and filling masks as before, with their generation and masking settings
+    and their metrics (`HF_Seq2SeqMetricsCallback`, `HF_Perplexity`).
 
     Works for every registered task family: sequence classification (`hf_predict`), token
     classification (`predict_tokens`: the same words and entities) and extractive QA (`predict_qa`).
@@ -601,7 +613,8 @@ def hf_load_learner(path, df=None, dls=None, valid_pct=0.2, valid_col=None, seed
     Without data it predicts only (its DataLoaders are empty). To train it further, give
     - `df`: a DataFrame laid out as the data it was trained on (the same text and label columns; a
       token classifier's columns of word lists and tag lists; QA's question, context, answer text
-      and answer start columns),
+      and answer start columns; the source and target columns for seq2seq; the text column for a
+      language model),
       split by `valid_col` (a column of True for validation rows) or at random (`valid_pct`, `seed`);
       batches of `bs` (default: the saved batch size); or
     - `dls`: DataLoaders you built, with the same labels.

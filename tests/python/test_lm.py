@@ -1,6 +1,7 @@
 """Causal and masked language models on a tiny GPT-2 and a tiny BERT built at test time: label shifting
 and padding, masking statistics, perplexity, generation and fill-mask against transformers' pipelines."""
 import math
+import warnings
 
 import pandas as pd
 import pytest
@@ -8,7 +9,8 @@ import torch
 import transformers
 from fastai_hf import (ColReader, CrossEntropyLossFlat, DataBlock, HF_BaseModelCallback, HF_BaseModelWrapper, HF_LMBlock,
                        HF_Perplexity, Learner, RandomSplitter, get_hf_objects, hf_fill_mask, hf_generate,
-                       hf_save_pretrained, hf_splitter, load_learner, set_seed)
+                       hf_load_learner, hf_save_pretrained, hf_splitter, load_learner, set_seed)
+from fastai_hf.card import card_header
 from fastai_hf.data import hf_tokenizer_of
 from fastai_hf.data.lm import HF_LMBeforeBatchTransform
 from fastai_hf.r import verbs
@@ -225,3 +227,56 @@ def test_perplexity_is_the_exp_of_the_token_mean_loss(gpt2_path, texts):
     learn = causal(gpt2_path, texts, bs=64)  # one validation batch: the mean loss is over its tokens
     with learn.no_bar(): loss, ppl = learn.validate()
     assert ppl == pytest.approx(math.exp(loss), rel=1e-4)
+
+
+# ------------------------------------------------------------------ hf_save_pretrained -> hf_load_learner
+FILL = ["I feel [MASK] today.", "[MASK] is [MASK]."]
+
+
+def test_loaded_causal_lm_generates_as_before(gpt2_path, texts, tmp_path):
+    learn = causal(gpt2_path, texts, max_length=32)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2)
+    prompts = ["I love this", "What a"]
+    ours = hf_generate(learn, prompts, max_new_tokens=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # everything restored, perplexity included
+        loaded = hf_load_learner(hf_save_pretrained(learn, tmp_path / "clm"))
+    assert hf_generate(loaded, prompts, max_new_tokens=6).equals(ours)
+    assert [m.name for m in loaded.metrics] == ["perplexity"]
+    tfm = hf_tokenizer_of(loaded.dls)
+    assert (tfm.lm_type, tfm.max_length, tfm.concatenate) == ("causal", 32, False)
+
+
+def test_loaded_masked_lm_fills_masks_as_before(tiny_path, texts, tmp_path):
+    learn = masked(tiny_path, texts, mlm_probability=0.25, seed=3)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    ours = hf_fill_mask(learn, FILL, top_k=3)
+    loaded = hf_load_learner(hf_save_pretrained(learn, tmp_path / "mlm"))
+    assert hf_fill_mask(loaded, FILL, top_k=3).equals(ours)
+    tfm, before = hf_tokenizer_of(loaded.dls), hf_tokenizer_of(learn.dls)
+    assert (tfm.lm_type, tfm.seed, tfm.collator.mlm_probability) == ("masked", 3, 0.25)
+    batch = [(t,) for t in texts["text"][:16]]  # masked as the learner that saved it masks them
+    for (x1, y1), (x2, y2) in zip(tfm.encodes(batch), before.encodes(batch)):
+        assert torch.equal(x1["input_ids"], x2["input_ids"]) and torch.equal(y1, y2)
+
+
+@pytest.mark.parametrize("lm_type", ["causal", "masked"])
+def test_loaded_language_model_trains_further_on_a_data_frame(lm_type, gpt2_path, tiny_path, texts, tmp_path):
+    learn = causal(gpt2_path, texts) if lm_type == "causal" else masked(tiny_path, texts, seed=3)
+    loaded = hf_load_learner(hf_save_pretrained(learn, tmp_path / "lm"), df=texts, seed=0, bs=16)
+    assert (len(loaded.dls.train_ds), len(loaded.dls.valid_ds), loaded.dls.bs) == (96, 24, 16)
+    with loaded.no_bar(): loss, ppl = loaded.validate()
+    with loaded.no_bar(), loaded.no_logging(): loaded.fit(1, 1e-2)
+    assert loaded.validate()[0] < loss and ppl == pytest.approx(math.exp(loss), rel=0.05)
+    with pytest.raises(ValueError, match=f"dls must be {lm_type} language-model DataLoaders"):
+        other = masked(tiny_path, texts) if lm_type == "causal" else causal(gpt2_path, texts)
+        hf_load_learner(tmp_path / "lm", dls=other.dls)
+
+
+@pytest.mark.parametrize("lm_type, task", [("causal", "text-generation"), ("masked", "fill-mask")])
+def test_language_model_card_names_the_task(lm_type, task, gpt2_path, tiny_path, texts, tmp_path):
+    learn = causal(gpt2_path, texts) if lm_type == "causal" else masked(tiny_path, texts)
+    path = hf_save_pretrained(learn, tmp_path / "lm")
+    card = (path / "README.md").read_text()
+    assert card_header(card)["pipeline_tag"] == task and f'pipeline("{task}"' in card
+    assert f"for {lm_type} language modeling" in card and "column `text`" in card

@@ -8,7 +8,8 @@ import torch
 from fastai_hf import (ColReader, CrossEntropyLossFlat, DataBlock, HF_BaseModelCallback, HF_BaseModelWrapper,
                        HF_Seq2SeqBlock, HF_Seq2SeqMetricsCallback, HF_Seq2SeqTargetBlock, Learner, RandomSplitter,
                        calculate_bleu, calculate_chrf, calculate_rouge, get_hf_encoder_decoder, get_hf_objects,
-                       hf_generate, hf_save_pretrained, hf_splitter, load_learner, noop, set_seed)
+                       hf_generate, hf_load_learner, hf_save_pretrained, hf_splitter, load_learner, noop, set_seed)
+from fastai_hf.card import card_header
 from fastai_hf.checks import speaking
 from fastai_hf.data import hf_tokenizer_of
 from fastai_hf.modeling.seq2seq import generation_scores
@@ -333,3 +334,76 @@ def test_export_then_generate_gives_the_same_texts(kind, t5_path, bart_path, tmp
     assert model.generation_config.max_new_tokens == 6 and model.generation_config.num_beams == 2
     theirs = [tok.decode(model.generate(**tok(t, return_tensors="pt"))[0], skip_special_tokens=True) for t in texts]
     assert ours == theirs
+
+
+# ------------------------------------------------------------------ hf_save_pretrained -> hf_load_learner
+def _s2s_learner(kind, t5_path, bart_path, tiny_path, cbs=()):
+    "A seq2seq learner on a tiny T5, BART or bert2bert (EncoderDecoderModel warm-started from a tiny BERT)."
+    if kind != "bert2bert": return seq2seq_learner({"t5": t5_path, "bart": bart_path}[kind], cbs=cbs)
+    set_seed(0)
+    hf_arch, hf_config, tok, model = get_hf_encoder_decoder(tiny_path)
+    dls = DataBlock(blocks=[HF_Seq2SeqBlock(hf_arch, hf_config, tok, model, max_target_length=8), HF_Seq2SeqTargetBlock()],
+                    get_x=ColReader("text"), get_y=ColReader("summary"),
+                    splitter=RandomSplitter(0.25, seed=0)).dataloaders(PAIRS.copy(), bs=4)
+    return Learner(dls, HF_BaseModelWrapper(model), loss_func=CrossEntropyLossFlat(), cbs=[HF_BaseModelCallback(), *cbs],
+                   splitter=hf_splitter)
+
+
+@pytest.mark.parametrize("kind", ["t5", "bart", "bert2bert"])
+def test_hf_load_learner_generates_as_before_with_its_metrics_callback(kind, t5_path, bart_path, tiny_path, tmp_path):
+    cb = HF_Seq2SeqMetricsCallback(metrics=["rouge1", "bleu"], text_gen_kwargs={"max_new_tokens": 5, "num_beams": 2})
+    learn = _s2s_learner(kind, t5_path, bart_path, tiny_path, cbs=[cb])
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2)
+    texts = PAIRS["text"].tolist()[:4]
+    ours = hf_generate(learn, texts)["generated"].tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is "not restored": the callback and its scores come back
+        loaded = hf_load_learner(hf_save_pretrained(learn, tmp_path / "model"))
+    assert hf_generate(loaded, texts)["generated"].tolist() == ours
+    tok = AutoTokenizer.from_pretrained(tmp_path / "model")  # plain transformers too, with the saved settings
+    model = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "model").eval()
+    assert [tok.decode(model.generate(**tok(t, return_tensors="pt", return_token_type_ids=False))[0],
+                       skip_special_tokens=True) for t in texts] == ours
+    assert loaded.predict(texts[0])["generated"]["generated"][0] == ours[0]
+    back = [c for c in loaded.cbs if isinstance(c, HF_Seq2SeqMetricsCallback)]
+    assert len(back) == 1 and back[0].metric_names == ["rouge1", "bleu"]
+    assert back[0].text_gen_kwargs == {"max_new_tokens": 5, "num_beams": 2}
+    assert [m.name for m in loaded.metrics] == ["rouge1", "bleu"]
+    tfm, before = hf_tokenizer_of(loaded.dls), hf_tokenizer_of(learn.dls)
+    assert (tfm.max_length, tfm.max_target_length, tfm.start_id) == (before.max_length, before.max_target_length,
+                                                                     before.start_id)
+
+
+def test_loaded_seq2seq_learner_trains_further_on_a_data_frame(t5_path, tmp_path):
+    learn = seq2seq_learner(t5_path, max_target_length=6)
+    loaded = hf_load_learner(hf_save_pretrained(learn, tmp_path / "model"), df=PAIRS.copy(), seed=0, bs=4)
+    assert (len(loaded.dls.train_ds), len(loaded.dls.valid_ds), loaded.dls.bs) == (13, 3, 4)  # valid_pct 0.2 of 16
+    assert hf_tokenizer_of(loaded.dls).max_target_length == 6
+    before = loaded.model.hf_model.lm_head.weight.detach().clone()
+    with loaded.no_bar(), loaded.no_logging(): loaded.fit(1, 1e-2)
+    assert torch.isfinite(torch.tensor(loaded.recorder.values[-1][0]))
+    assert not torch.equal(before, loaded.model.hf_model.lm_head.weight)
+    again = hf_load_learner(tmp_path / "model", dls=seq2seq_dls(t5_path)[0])  # or DataLoaders built by hand
+    assert len(again.dls.train_ds) == 12
+    with pytest.raises(ValueError, match="dls must be seq2seq DataLoaders"):
+        hf_load_learner(tmp_path / "model", dls=learn_of_lm_data(tmp_path))
+
+
+def learn_of_lm_data(tmp_path):
+    "DataLoaders of another family (a causal LM's), to be refused."
+    from fastai_hf import HF_LMBlock
+    from fastai_hf.testing import tiny_gpt2
+    hf_arch, hf_config, tok, model = get_hf_objects(tiny_gpt2(str(tmp_path / "gpt2")), task="CausalLM")
+    return DataBlock(blocks=HF_LMBlock(hf_arch, hf_config, tok, model), get_x=ColReader("text"),
+                     splitter=RandomSplitter(0.25, seed=0)).dataloaders(PAIRS.copy(), bs=4)
+
+
+@pytest.mark.parametrize("metrics, task", [(["rouge1", "rougeL"], "summarization"), (["bleu", "chrf"], "translation"),
+                                           (None, "text2text-generation")])
+def test_the_card_names_the_task(metrics, task, t5_path, tmp_path):
+    cbs = [HF_Seq2SeqMetricsCallback(metrics=metrics)] if metrics else []
+    path = hf_save_pretrained(seq2seq_learner(t5_path, cbs=cbs), tmp_path / "model")
+    card = (path / "README.md").read_text()
+    assert card_header(card)["pipeline_tag"] == task and task in card_header(card)["tags"]
+    assert f"for {task.replace('text2text-generation', 'text-to-text generation')} (sequence to sequence)" in card
+    assert "column `text`" in card and "column `summary`" in card and "AutoModelForSeq2SeqLM" in card

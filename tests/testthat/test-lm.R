@@ -80,6 +80,22 @@ test_that("hf_fill_mask() and predict() fill masks as a data frame", {
   expect_error(hf_fill_mask(learn, "no mask here"), class = "fastai_ValueError", regexp = "has no mask token")
 })
 
+test_that("hf_load_learner() gives back language models that generate and fill masks as before", {
+  skip_if_no_fastai()
+  causal <- lm_learner("causal")
+  withr::with_options(list(fastai.progress = "silent"), causal %>% fit_one_cycle(1, 1e-2))
+  prompts <- c("I love", "This is")
+  path <- tempfile("clm-")
+  hf_save_pretrained(causal, path)
+  expect_identical(predict(hf_load_learner(path), prompts, max_new_tokens = 4),
+                   predict(causal, prompts, max_new_tokens = 4))
+  masked <- lm_learner("masked")
+  path <- tempfile("mlm-")
+  hf_save_pretrained(masked, path)
+  expect_identical(hf_fill_mask(hf_load_learner(path), "I feel [MASK] today.", top_k = 3),
+                   hf_fill_mask(masked, "I feel [MASK] today.", top_k = 3))
+})
+
 test_that("bad language-model arguments fail in R terms", {
   skip_if_no_fastai()
   expect_error(lm_learner("mlm"), class = "fastai_input_error", regexp = "lm_type must be one of")

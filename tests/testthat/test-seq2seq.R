@@ -120,6 +120,20 @@ test_that("the exported folder carries the generation settings", {
   expect_identical(c(gen$max_new_tokens, gen$num_beams), c(4L, 2L))
 })
 
+test_that("hf_load_learner() gives back a seq2seq learner that generates the same texts", {
+  skip_if_no_fastai()
+  cb <- HF_Seq2SeqMetricsCallback(metrics = "rouge1", text_gen_kwargs = list(max_new_tokens = 4, num_beams = 2))
+  learn <- seq2seq_learner(list(HF_BaseModelCallback(), cb))
+  withr::with_options(list(fastai.progress = "silent"), learn %>% fit_one_cycle(1, 1e-2))
+  texts <- pairs_df()$text[1:4]
+  before <- predict(learn, texts)
+  path <- tempfile("t5-")
+  hf_save_pretrained(learn, path)
+  expect_identical(jsonlite::fromJSON(file.path(path, "fastai_hf.json"))$task, "seq2seq")
+  loaded <- expect_silent(hf_load_learner(path))  # the metrics callback comes back: no "not restored" warning
+  expect_identical(predict(loaded, texts), before)
+})
+
 test_that("ROUGE, BLEU and chrF match hand-computed values", {
   skip_if_no_fastai()
   r <- calculate_rouge("the cat sat", "the cat sat on the mat", use_stemmer = FALSE)

@@ -11,6 +11,9 @@ What this module adds:
   mask token, as `transformers.pipeline("fill-mask")` gives them (same scores, tokens and sequences).
 - continuing a prompt: `hf_generate` (see `modeling.seq2seq`), registered as the causal LM's predictor;
   the masked LM's predictor fills masks.
+- export: the `causal_lm` and `masked_lm` families of `hf_save_pretrained` / `hf_load_learner` (text
+  column, lm type, padding or concatenation, the masking probabilities and seed, the generation
+  settings); `HF_Perplexity` is rebuilt too.
 """
 import math
 
@@ -22,15 +25,18 @@ from fastcore.basics import patch
 
 from ..checks import advice, as_int, show
 from ..data.core import hf_tokenizer_of
-from ..data.lm import HF_LMBeforeBatchTransform
+from ..data.lm import HF_LMBeforeBatchTransform, HF_LMBlock
 from ..data.seq2seq import IGNORE_INDEX
+from ..export import build_learner, load_hf_model, load_hf_tokenizer, register_export, register_metric
 from ..predict import register_predictor, texts_of
 from .core import prediction_of, wrapper_of
-from .seq2seq import hf_generate
+from .seq2seq import (card_table, batch_sizes, empty_or_new_dls, generation_settings, hf_generate, reader_from,
+                      reader_settings)
 
 __all__ = ["HF_Perplexity", "hf_fill_mask", "lm_type_of"]
 
 
+@register_metric  # hf_load_learner rebuilds it
 class HF_Perplexity(Metric):
     "Token-weighted perplexity of the targets (see the module doc); name: 'perplexity'."
     def __init__(self): self.reset()
@@ -127,3 +133,96 @@ def _predict_masked(learn, texts, bs=None, top_k=5, **kwargs):
 
 register_predictor("causal_lm", lambda learn: lm_type_of(learn) == "causal", _predict_causal)
 register_predictor("masked_lm", lambda learn: lm_type_of(learn) == "masked", _predict_masked)
+
+
+# -------------------------------------------------------------------------------------------- export
+# hf_save_pretrained / hf_load_learner for language models (the registry is export.py's; see its doc).
+_LM_TASKS = {"causal": ("text-generation", "causal language modeling (text generation)"),
+             "masked": ("fill-mask", "masked language modeling (fill-mask)")}
+
+
+def _describe_lm(learn):
+    tfm = hf_tokenizer_of(learn.dls)
+    out = {"lm_type": tfm.lm_type, "text_reader": reader_settings(learn.dls, 0), "concatenate": tfm.concatenate,
+           "seed": tfm.seed, "pipeline_tag": _LM_TASKS[tfm.lm_type][0], "task_description": _LM_TASKS[tfm.lm_type][1]}
+    if tfm.lm_type == "masked":
+        c = tfm.collator
+        out.update(mlm_probability=float(c.mlm_probability), mask_replace_prob=float(c.mask_replace_prob),
+                   random_replace_prob=float(c.random_replace_prob))
+    else:
+        out["generation"] = generation_settings(wrapper_of(learn.model).hf_model)
+    return out
+
+
+def _rebuild_lm(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=None, seed=None, bs=None, **learner_kwargs):
+    from fastai.data.core import DataLoaders
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+    inputs, ts = spec["inputs"], spec["task_settings"]
+    lm_type = ts["lm_type"]
+    tok = load_hf_tokenizer(folder)
+    model = load_hf_model(folder, spec, AutoModelForCausalLM if lm_type == "causal" else AutoModelForMaskedLM)
+    if dls is not None:
+        if not isinstance(dls, DataLoaders): raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
+        tfm = hf_tokenizer_of(dls)
+        if not isinstance(tfm, HF_LMBeforeBatchTransform) or tfm.lm_type != lm_type:
+            raise ValueError(f"dls must be {lm_type} language-model DataLoaders (HF_LMBlock(..., lm_type={lm_type!r})), "
+                             "as the saved learner's were")
+    else:
+        t = inputs["tokenizer"]
+        masking = {k: ts[k] for k in ("mlm_probability", "mask_replace_prob", "random_replace_prob") if k in ts}
+        tfm = HF_LMBeforeBatchTransform(t.get("hf_arch"), model.config, tok, model, lm_type=lm_type,
+                                        max_length=t.get("max_length"), padding=t.get("padding", True),
+                                        truncation=t.get("truncation", True), concatenate=ts.get("concatenate", False),
+                                        seed=ts.get("seed", 0), tok_kwargs=t.get("tok_kwargs"), **masking)
+        text_kwargs = {"pool_batches": inputs["pool_batches"]} if inputs.get("pool_batches") else {}
+        get_x = reader_from(ts.get("text_reader"), "text")
+        dls = empty_or_new_dls(HF_LMBlock(before_batch_tfm=tfm, **text_kwargs), get_x, None,
+                               {get_x.cols[0]: "placeholder text"}, batch_sizes(inputs, bs), df, valid_pct, valid_col,
+                               seed, readable=ts.get("text_reader") is not None)
+    return build_learner(dls, model, spec["learner"], **learner_kwargs)
+
+
+def _lm_card(spec, name):
+    ts, inputs = spec["task_settings"], spec["inputs"]
+    tok = inputs["tokenizer"]
+    col = ", ".join(map(str, (ts.get("text_reader") or {}).get("columns") or ["(a function)"]))
+    causal = ts["lm_type"] == "causal"
+    if causal:
+        out = ["## Task", "", f"Causal language model: it continues a text (trained on column `{col}`, each token "
+               "predicted from the ones before it). Its generation settings are in `generation_config.json`:", "",
+               card_table(["setting", "value"], sorted((ts.get("generation") or {}).items())
+                           or [("(transformers' defaults)", "")]), "",
+               "## How to use", "", "**fastai_hf** (Python):", "", "```python",
+               "from fastai_hf import hf_generate, hf_load_learner", f'learn = hf_load_learner("{name}")',
+               'hf_generate(learn, ["I love"], max_new_tokens=20)  # text, generated (the continuation)', "```", "",
+               "**fastai** (R):", "", "```r", "library(fastai)", f'learn <- hf_load_learner("{name}")',
+               'predict(learn, "I love", max_new_tokens = 20)', "```", "", "**transformers** alone:", "", "```python",
+               "from transformers import pipeline", "", f'pipe = pipeline("text-generation", model="{name}")',
+               'pipe("I love", max_new_tokens=20, do_sample=False)', "```"]
+        rows = []
+    else:
+        out = ["## Task", "", f"Masked language model: it predicts the tokens behind mask tokens (trained on column "
+               f"`{col}`, {ts['mlm_probability']:.0%} of the tokens chosen per text; of those "
+               f"{ts['mask_replace_prob']:.0%} masked, {ts['random_replace_prob']:.0%} replaced by a random token, the "
+               "rest kept). Use it as the encoder of a classifier (`get_hf_objects` on this folder), or fill masks:",
+               "", "## How to use", "", "**fastai_hf** (Python):", "", "```python",
+               "from fastai_hf import hf_fill_mask, hf_load_learner", f'learn = hf_load_learner("{name}")',
+               'hf_fill_mask(learn, ["I feel [MASK] today."], top_k=5)  # token, score, sequence per mask', "```", "",
+               "**fastai** (R):", "", "```r", "library(fastai)", f'learn <- hf_load_learner("{name}")',
+               'hf_fill_mask(learn, "I feel [MASK] today.", top_k = 5)', "```", "", "**transformers** alone:", "",
+               "```python", "from transformers import pipeline", "", f'pipe = pipeline("fill-mask", model="{name}")',
+               'pipe("I feel [MASK] today.")', "```"]
+        rows = [("masking (chosen / masked / random)", f"{ts['mlm_probability']} / {ts['mask_replace_prob']} / "
+                                                       f"{ts['random_replace_prob']} (seed {ts.get('seed')})")]
+    rows = [("text column", col),
+            ("max_length", tok.get("max_length") if tok.get("max_length") is not None else "the tokenizer's limit"),
+            ("texts", "concatenated and cut into rows of max_length" if ts.get("concatenate") else "padded per batch"),
+            *rows, ("batch size (training / prediction)", f"{inputs.get('bs')} / {inputs.get('val_bs')}")]
+    return "\n".join(out + ["", "Settings (in `fastai_hf.json`, applied by `hf_load_learner`):", "",
+                             card_table(["setting", "value"], rows)])
+
+
+register_export("causal_lm", lambda learn: lm_type_of(learn) == "causal", _describe_lm, _rebuild_lm,
+                pipeline_tag="text-generation", card=_lm_card)
+register_export("masked_lm", lambda learn: lm_type_of(learn) == "masked", _describe_lm, _rebuild_lm,
+                pipeline_tag="fill-mask", card=_lm_card)

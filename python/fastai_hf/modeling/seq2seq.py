@@ -18,18 +18,26 @@ loss) train any seq2seq model on `HF_Seq2SeqBlock` data. What this module adds:
 - `generate_texts` / `hf_generate`: texts in, generated texts out (seq2seq and causal LMs), with
   generation arguments passed through to `model.generate`; registered as the predictor of both
   families, so `predict` (Python's verbs and R's `predict()`) dispatches to it.
+- export: the `seq2seq` family of `hf_save_pretrained` / `hf_load_learner` (source and target columns,
+  `max_target_length`, the generation settings, the metrics callback with its settings; the card's
+  pipeline tag is "summarization" for ROUGE, "translation" for BLEU / chrF, else
+  "text2text-generation"), and the helpers the language-model family shares (`reader_settings`,
+  `empty_or_new_dls`, `generation_settings`, ...).
 """
 import contextlib
+import json
 
 import pandas as pd
 import torch
 from fastai.callback.core import Callback
+from fastai.data.transforms import ColReader, ColSplitter, RandomSplitter
 from fastai.learner import Learner, ValueMetric
 from fastcore.basics import patch
 
 from ..checks import advice, as_int, show
 from ..data.core import hf_tokenizer_of
-from ..data.seq2seq import HF_Seq2SeqBeforeBatchTransform
+from ..data.seq2seq import HF_Seq2SeqBeforeBatchTransform, HF_Seq2SeqBlock, HF_Seq2SeqTargetBlock
+from ..export import build_learner, load_hf_model, load_hf_tokenizer, register_export
 from ..predict import register_predictor, texts_of
 from .core import wrapper_of
 
@@ -338,3 +346,166 @@ def _predict_seq2seq(learn, texts, bs=None, **gen_kwargs):
 
 
 register_predictor("seq2seq", _is_seq2seq, _predict_seq2seq)
+
+
+# -------------------------------------------------------------------------------------------- export
+# hf_save_pretrained / hf_load_learner for seq2seq learners (the registry is export.py's; see its doc).
+def reader_settings(dls, i):
+    "The column reader of the `i`th item (0: inputs, 1: targets) of DataLoaders as JSON values, or None."
+    reader = next((t for t in dls.train_ds.tls[i].tfms.fs if isinstance(t, ColReader)), None)
+    if reader is None or not all(isinstance(c, (str, int)) for c in reader.cols): return None
+    return {"columns": list(reader.cols), "pref": str(reader.pref or ""), "suff": str(reader.suff or "")}
+
+
+def reader_from(settings, default):
+    "The ColReader `reader_settings` described (a ColReader of column `default` when it was a function)."
+    if not settings: return ColReader(default)
+    return ColReader(settings["columns"], pref=settings.get("pref") or "", suff=settings.get("suff") or "")
+
+
+def generation_settings(model):
+    """The decoding settings of the model's generation_config that differ from transformers' defaults, as
+    JSON values (for the record and the card; the folder's generation_config.json holds them all)."""
+    out = json.loads(model.generation_config.to_json_string(use_diff=True))
+    return {k: v for k, v in out.items() if not (k.startswith(("_", "output_", "return_")) or
+                                                 k in ("transformers_version", "use_cache"))}
+
+
+def restored_settings(settings, callback=None, metrics=()):
+    """`export.learner_settings` of a saved learner with a callback the family rebuilds itself, and the
+    metrics that callback adds, taken off the lists of what cannot be restored (so no warning names them)."""
+    settings = dict(settings)
+    settings["callbacks_not_saved"] = [c for c in settings.get("callbacks_not_saved") or [] if c != callback]
+    settings["metrics"] = [m for m in settings.get("metrics") or []
+                           if m.get("restorable") or m.get("name") not in set(metrics)]
+    return settings
+
+
+def empty_or_new_dls(blocks, get_x, get_y, placeholder, sizes, df=None, valid_pct=0.2, valid_col=None, seed=None,
+                     readable=True):
+    """DataLoaders for a rebuilt learner: empty (set up on one `placeholder` row, which is no user data, so
+    fastai's unchecked DataBlock builds them) without `df`, else `df` split by `valid_col` or at random."""
+    from fastai.data.block import DataBlock as UncheckedDataBlock
+
+    from ..data.core import DataBlock
+    if df is None:
+        dblock = UncheckedDataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=lambda items: ([0], [0]))
+        return dblock.dataloaders(pd.DataFrame([placeholder]), **sizes).new_empty()
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a data frame laid out as the training data, not {type(df).__name__}")
+    if not readable:
+        raise ValueError("the saved learner read its texts with a function, not from named columns, so the folder "
+                         "cannot say how to read df; build DataLoaders and pass them as dls")
+    splitter = ColSplitter(valid_col) if valid_col is not None else RandomSplitter(valid_pct, seed=seed)
+    return DataBlock(blocks=blocks, get_x=get_x, get_y=get_y, splitter=splitter).dataloaders(df, **sizes)
+
+
+def batch_sizes(inputs, bs=None):
+    return {"bs": bs or inputs.get("bs") or 64, "val_bs": inputs.get("val_bs") if bs is None else bs}
+
+
+def _metrics_callback(learn):
+    return next((cb for cb in learn.cbs if isinstance(cb, HF_Seq2SeqMetricsCallback)), None)
+
+
+def _seq2seq_task(metric_names):
+    "The Hub task of a seq2seq learner, from what it is scored with: ROUGE, BLEU / chrF, or nothing."
+    if any(m in ROUGE_KEYS for m in metric_names): return "summarization"
+    if any(m in ("bleu", "chrf") for m in metric_names): return "translation"
+    return "text2text-generation"
+
+
+def _describe_seq2seq(learn):
+    tfm, model, cb = hf_tokenizer_of(learn.dls), generating_model(learn), _metrics_callback(learn)
+    task = _seq2seq_task(cb.metric_names if cb is not None else ())
+    gen_kwargs = _generation_kwargs(cb.text_gen_kwargs) if cb is not None else None
+    try: json.dumps(gen_kwargs)
+    except TypeError: raise TypeError(f"cannot save text_gen_kwargs {show(gen_kwargs)}: not numbers, strings or "
+                                      "lists") from None
+    description = task.replace("text2text-generation", "text-to-text generation") + " (sequence to sequence)"
+    saved_cb = None if cb is None else {"metrics": list(cb.metric_names), "text_gen_kwargs": gen_kwargs}
+    return {"source_reader": reader_settings(learn.dls, 0), "target_reader": reader_settings(learn.dls, 1),
+            "max_target_length": tfm.max_target_length, "generation": generation_settings(model),
+            "metrics_callback": saved_cb, "pipeline_tag": task, "task_description": description}
+
+
+def _seq2seq_dls_check(dls):
+    from fastai.data.core import DataLoaders
+    if not isinstance(dls, DataLoaders): raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
+    if not isinstance(hf_tokenizer_of(dls), HF_Seq2SeqBeforeBatchTransform):
+        raise ValueError("dls must be seq2seq DataLoaders (built with HF_Seq2SeqBlock), as the saved learner's were")
+    return dls
+
+
+def _rebuild_seq2seq(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=None, seed=None, bs=None,
+                     **learner_kwargs):
+    from transformers import AutoModelForSeq2SeqLM
+
+    inputs, ts = spec["inputs"], spec["task_settings"]
+    tok = load_hf_tokenizer(folder)
+    model = load_hf_model(folder, spec, AutoModelForSeq2SeqLM)
+    if dls is not None:
+        dls = _seq2seq_dls_check(dls)
+    else:
+        t = inputs["tokenizer"]
+        tfm = HF_Seq2SeqBeforeBatchTransform(
+            t.get("hf_arch"), model.config, tok, model, max_length=t.get("max_length"),
+            max_target_length=ts.get("max_target_length"), padding=t.get("padding", True),
+            truncation=t.get("truncation", True), tok_kwargs=t.get("tok_kwargs"))
+        text_kwargs = {"pool_batches": inputs["pool_batches"]} if inputs.get("pool_batches") else {}
+        blocks = [HF_Seq2SeqBlock(before_batch_tfm=tfm, **text_kwargs), HF_Seq2SeqTargetBlock()]
+        get_x, get_y = reader_from(ts.get("source_reader"), "text"), reader_from(ts.get("target_reader"), "summary")
+        placeholder = {get_x.cols[0]: "placeholder", get_y.cols[0]: "placeholder"}
+        dls = empty_or_new_dls(blocks, get_x, get_y, placeholder, batch_sizes(inputs, bs), df, valid_pct, valid_col,
+                               seed, readable=bool(ts.get("source_reader") and ts.get("target_reader")))
+    settings, cbs = spec["learner"], list(learner_kwargs.pop("cbs", None) or [])
+    saved_cb = ts.get("metrics_callback")
+    if saved_cb is not None:
+        settings = restored_settings(settings, "HF_Seq2SeqMetricsCallback", saved_cb["metrics"])
+        if not any(isinstance(cb, HF_Seq2SeqMetricsCallback) for cb in cbs):
+            cbs.append(HF_Seq2SeqMetricsCallback(saved_cb["metrics"], text_gen_kwargs=saved_cb["text_gen_kwargs"]))
+    return build_learner(dls, model, settings, cbs=cbs, **learner_kwargs)
+
+
+def _seq2seq_card(spec, name):
+    ts, inputs = spec["task_settings"], spec["inputs"]
+    tok = inputs["tokenizer"]
+    src = ", ".join(map(str, (ts.get("source_reader") or {}).get("columns") or ["(a function)"]))
+    tgt = ", ".join(map(str, (ts.get("target_reader") or {}).get("columns") or ["(a function)"]))
+    gen = ts.get("generation") or {}
+    cb = ts.get("metrics_callback")
+    out = ["## Task", "",
+           f"{ts.get('pipeline_tag', 'text2text-generation').capitalize()}: the model reads a text (column `{src}` "
+           f"of the training data) and generates one (trained on column `{tgt}`). Its generation settings are in "
+           "`generation_config.json`, so `generate` uses them without arguments:", "",
+           card_table(["setting", "value"], sorted(gen.items()) or [("(transformers' defaults)", "")]), "",
+           "## How to use", "", "**fastai_hf** (Python):", "", "```python",
+           "from fastai_hf import hf_generate, hf_load_learner",
+           f'learn = hf_load_learner("{name}")', 'hf_generate(learn, ["A text to summarize."])  # text, generated',
+           "```", "", "**fastai** (R):", "", "```r", "library(fastai)", f'learn <- hf_load_learner("{name}")',
+           'predict(learn, "A text to summarize.")', "```", "",
+           "**transformers** alone (transformers 5 has no summarization / translation pipeline; this is what they did):",
+           "", "```python", "from transformers import AutoModelForSeq2SeqLM, AutoTokenizer", "",
+           f'tok = AutoTokenizer.from_pretrained("{name}")', f'model = AutoModelForSeq2SeqLM.from_pretrained("{name}")',
+           'ids = model.generate(**tok(["A text to summarize."], return_tensors="pt"))',
+           "tok.batch_decode(ids, skip_special_tokens=True)", "```", "",
+           "Settings (in `fastai_hf.json`, applied by `hf_load_learner`):", "",
+           card_table(["setting", "value"], [
+               ("source column / target column", f"{src} / {tgt}"),
+               ("max_length (sources)",
+                tok.get("max_length") if tok.get("max_length") is not None else "the tokenizer's limit"),
+               ("max_target_length (targets, longer ones truncated)", ts.get("max_target_length")
+                if ts.get("max_target_length") is not None else "the tokenizer's limit"),
+               ("batch size (training / prediction)", f"{inputs.get('bs')} / {inputs.get('val_bs')}"),
+               ("scores at validation (HF_Seq2SeqMetricsCallback)",
+                ", ".join(cb["metrics"]) + " of generated texts" if cb else "none")])]
+    return "\n".join(out)
+
+
+def card_table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(out + ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows])
+
+
+register_export("seq2seq", _is_seq2seq, _describe_seq2seq, _rebuild_seq2seq, pipeline_tag="text2text-generation",
+                card=_seq2seq_card)
