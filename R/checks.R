@@ -209,6 +209,10 @@ words_input_arg <- function() {
       }
       return(lapply(x, function(w) as.list(as.character(w))))
     }
+    if (!is.character(x) && !is.factor(x)) {
+      abort_input(sprintf("%s must be texts (a character vector), a list of character vectors (words) or a data frame, not %s",
+                          name, describe(x)), call)
+    }
     check_texts(x, name, call = call)
   }
 }

@@ -67,7 +67,7 @@ test_that("predict checks the texts and thresholds, in R where it can", {
   skip_if_no_fastai()
   learn <- multilabel_learner(n = 24L)
   expect_error(predict(learn, c("fine", NA)), "positions 2 are missing or empty", class = "fastai_input_error")
-  expect_error(predict(learn, 42), "character vector or a data frame", class = "fastai_input_error")
+  expect_error(predict(learn, 42), "texts \\(a character vector\\).*or a data frame, not 42", class = "fastai_input_error")
   expect_error(predict(learn, "x", thresh = 2), "thresh", class = "fastai_input_error")
   err <- expect_error(predict(learn, data.frame(txt = "no text column")), class = "fastai_ValueError")
   expect_match(conditionMessage(err), "no text column")
