@@ -374,6 +374,12 @@ py_to_r.fastai.torch_core.TitledStr <- function(x) as.character(reticulate::py_s
 #' @export
 py_to_r.fastai.text.data.TensorText <- function(x) py_value(x)
 
+# NumPy scalars (a pipeline's scores, a metric's value) as R numbers, logicals or strings: reticulate
+# 1.28 leaves NumPy 2 scalars as Python objects (`round(score, 4)` fails); newer reticulate agrees.
+#' @method py_to_r numpy.generic
+#' @export
+py_to_r.numpy.generic <- function(x) py_value(x)
+
 # A classifier's labels (`dls$vocab` of HF data, `dls$vocab[[2]]` of fastai text data) as a vector.
 #' @method py_to_r fastai.data.transforms.CategoryMap
 #' @export

@@ -103,6 +103,14 @@ test_that("fastai's TitledStr, TensorText and CategoryMap arrive as a string, in
   expect_identical(reticulate::py_to_r(transforms$CategoryMap(list("joy", "anger", "joy"))), c("anger", "joy"))
 })
 
+test_that("NumPy scalars (a pipeline's scores) arrive as R numbers, integers and logicals", {
+  skip_if_no_fastai()
+  np <- reticulate::import("numpy", convert = FALSE)
+  expect_equal(reticulate::py_to_r(np$float32(0.25)), 0.25)
+  expect_identical(reticulate::py_to_r(np$int64(3L)), 3L)
+  expect_identical(reticulate::py_to_r(np$bool_(TRUE)), TRUE)
+})
+
 # ---- arguments ----
 
 test_that("arguments: whole scalars become ints, vectors lists of floats, factors strings", {
