@@ -102,7 +102,7 @@ HF_TextBlock <- function(hf_arch = NULL, hf_config = NULL, hf_tokenizer = NULL, 
 #' and, with `use_model_loss = TRUE`, trains on the model's own loss. `hf_splitter()` with no arguments is
 #' the parameter-group splitter for `splitter =`: embeddings | each transformer layer | head (an
 #' encoder-decoder model: embeddings | each encoder layer | each decoder layer | head), so
-#' [freeze()] trains the head and [slice()] spreads learning rates.
+#' [freeze()] trains the head and [lr_slice()] spreads learning rates.
 #'
 #' @param hf_model The model from [get_hf_objects()].
 #' @param ... `HF_BaseModelWrapper()`: `output_hidden_states`, `output_attentions`,

@@ -94,7 +94,7 @@ lr_slice <- function(start, stop = NULL) {
 #' Optimizers
 #'
 #' fastai's optimizer functions. With no arguments each returns the Python function itself, which
-#' is what `opt_func =` of [Learner()] and [partial()] take (`opt_func = Adam` works too). With
+#' is what `opt_func =` of [Learner()] and [py_partial()] take (`opt_func = Adam` works too). With
 #' arguments (parameters first) it builds an optimizer, as in Python.
 #'
 #' `Adam` is fastai's Adam (same arguments and hyper-parameters, the same updates to float
@@ -111,8 +111,8 @@ lr_slice <- function(start, stop = NULL) {
 #' @name optimizers
 #' @examplesIf fastai_available()
 #' Adam()
-#' partial(Adam, eps = 1e-6)
-#' partial(FusedAdam, wd = 0.1)
+#' py_partial(Adam, eps = 1e-6)
+#' py_partial(FusedAdam, wd = 0.1)
 NULL
 
 #' @rdname optimizers
@@ -206,7 +206,7 @@ L1LossFlat <- py_wrapper("L1LossFlat", "instance")
 #'
 #' For `metrics =` of [Learner()]. Metric functions (`accuracy`, `accuracy_multi`, `error_rate`,
 #' `top_k_accuracy`) with no arguments return the Python function; set their options with
-#' [partial()], e.g. `partial(accuracy_multi(), thresh = 0.2)`. Metric classes (`F1Score`,
+#' [py_partial()], e.g. `partial(accuracy_multi(), thresh = 0.2)`. Metric classes (`F1Score`,
 #' `F1ScoreMulti`, `RocAucMulti`, `Precision`, `Recall`, ...) are called: `F1ScoreMulti()` or
 #' `F1ScoreMulti(average = "micro", thresh = 0.3)`. The `*Multi` ones are for multi-label data.
 #'

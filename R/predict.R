@@ -120,6 +120,7 @@ validate <- function(learn, dataset = c("valid", "train")) {
 #' @param dataset `"valid"` or `"train"`.
 #' @param max_n How many rows.
 #' @param shuffle Draw a random batch.
+#' @param ... Further arguments of the loader's `show_results` (fastai text data: e.g. `trunc_at`).
 #' @return A data frame: `text`, `target`, `predicted` (HF data; see above for fastai text data).
 #' @export
 show_results <- function(learn, dataset = c("valid", "train"), max_n, shuffle, ...) {

@@ -64,6 +64,8 @@ lm_block_args <- list(
 #' marked -100 skipped), weighted by tokens. For a causal LM, how surprised the model is by each next
 #' token; for a masked LM, by each masked-out token. Named `perplexity` in the epoch table.
 #'
+#' @param ... None: `HF_Perplexity()` takes no arguments (the wrapper passes any on to Python,
+#'   which refuses them).
 #' @return A metric (Python object), for `metrics =` of [Learner()].
 #' @export
 #' @examplesIf fastai_available()

@@ -236,7 +236,7 @@ fnames_arg <- function() {
 #' fastai's `language_model_learner()` and `text_classifier_learner()`. ULMFiT fine-tunes a
 #' language model pretrained on WikiText-103 on your texts, saves its encoder with
 #' [save_encoder()], and trains a classifier on that encoder ([load_encoder()]) with gradual
-#' unfreezing ([freeze_to()]) and discriminative learning rates ([slice()]).
+#' unfreezing ([freeze_to()]) and discriminative learning rates ([lr_slice()]).
 #'
 #' `pretrained = TRUE` (the default) downloads fastai's WikiText-103 weights (for the default
 #' [AWD_LSTM()] size) to `~/.fastai`. Without network that fails with an error that says what to
