@@ -734,12 +734,22 @@ def _placeholder(get_x, get_y, layout, vocab):
     return pd.DataFrame([row])
 
 
-def _check_dls(dls, spec):
-    ts = spec["task_settings"]
+def check_rebuild_dls(dls, transform_cls, data_kind):
+    """The `dls` given to `hf_load_learner(..., dls=)` must be fastai DataLoaders whose before-batch
+    transform is the saved task family's `transform_cls`; `data_kind` says what that means to the user
+    (e.g. "seq2seq DataLoaders (built with HF_Seq2SeqBlock)"). Returns that transform. The one check of
+    every task family's rebuild, so the errors read alike."""
     if not isinstance(dls, DataLoaders):
         raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
-    if hf_tokenizer_of(dls) is None:
-        raise ValueError("dls must be built with an HF_TextBlock (it has no Hugging Face tokenizer)")
+    tfm = hf_tokenizer_of(dls)
+    if not isinstance(tfm, transform_cls):
+        raise ValueError(f"dls must be {data_kind}, as the saved learner's were")
+    return tfm
+
+
+def _check_dls(dls, spec):
+    ts = spec["task_settings"]
+    check_rebuild_dls(dls, HF_BeforeBatchTransform, "built with an HF_TextBlock (it has no Hugging Face tokenizer)")
     if target_kind(dls) != ts["target"] or label_vocab(dls) != ts["labels"]:
         raise ValueError(f"dls must have the saved model's {ts['target'].replace('_', '-')} labels "
                          f"{show(ts['labels'])}; they have {show(label_vocab(dls))} ({target_kind(dls)})")

@@ -27,7 +27,7 @@ from ..checks import advice, as_int, show
 from ..data.core import hf_tokenizer_of
 from ..data.lm import HF_LMBeforeBatchTransform, HF_LMBlock
 from ..data.seq2seq import IGNORE_INDEX
-from ..export import build_learner, load_hf_model, load_hf_tokenizer, register_export, register_metric
+from ..export import build_learner, check_rebuild_dls, load_hf_model, load_hf_tokenizer, register_export, register_metric
 from ..predict import register_predictor, texts_of
 from .core import prediction_of, wrapper_of
 from .seq2seq import (card_table, batch_sizes, empty_or_new_dls, generation_settings, hf_generate, reader_from,
@@ -155,18 +155,15 @@ def _describe_lm(learn):
 
 
 def _rebuild_lm(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=None, seed=None, bs=None, **learner_kwargs):
-    from fastai.data.core import DataLoaders
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
     inputs, ts = spec["inputs"], spec["task_settings"]
     lm_type = ts["lm_type"]
     tok = load_hf_tokenizer(folder)
     model = load_hf_model(folder, spec, AutoModelForCausalLM if lm_type == "causal" else AutoModelForMaskedLM)
     if dls is not None:
-        if not isinstance(dls, DataLoaders): raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
-        tfm = hf_tokenizer_of(dls)
-        if not isinstance(tfm, HF_LMBeforeBatchTransform) or tfm.lm_type != lm_type:
-            raise ValueError(f"dls must be {lm_type} language-model DataLoaders (HF_LMBlock(..., lm_type={lm_type!r})), "
-                             "as the saved learner's were")
+        kind = f"{lm_type} language-model DataLoaders (HF_LMBlock(..., lm_type={lm_type!r}))"
+        if check_rebuild_dls(dls, HF_LMBeforeBatchTransform, kind).lm_type != lm_type:
+            raise ValueError(f"dls must be {kind}, as the saved learner's were")
     else:
         t = inputs["tokenizer"]
         masking = {k: ts[k] for k in ("mlm_probability", "mask_replace_prob", "random_replace_prob") if k in ts}

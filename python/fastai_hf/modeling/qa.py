@@ -29,7 +29,6 @@ import string
 import numpy as np
 import pandas as pd
 import torch
-from fastai.data.core import DataLoaders
 from fastai.data.load import fa_collate
 from fastai.data.transforms import ColReader
 from fastai.learner import Metric
@@ -39,8 +38,8 @@ from transformers import AutoModelForQuestionAnswering
 from ..checks import advice, as_int, rows, show
 from ..data.core import hf_tokenizer_of, text_columns
 from ..data.qa import HF_AnswerBlock, HF_QABeforeBatchTransform, HF_QABlock
-from ..export import (before_batch_from, build_learner, load_hf_model, load_hf_tokenizer, reader_columns,
-                      rebuilt_dls, register_export, register_metric)
+from ..export import (before_batch_from, build_learner, check_rebuild_dls, load_hf_model, load_hf_tokenizer,
+                      reader_columns, rebuilt_dls, register_export, register_metric)
 from ..losses import MultiTargetLoss  # noqa: F401  (blurr's name, importable from here too)
 from ..predict import register_predictor
 from .core import HF_BaseModelCallback, prediction_of
@@ -338,19 +337,12 @@ def _describe_qa(learn):
             "answer_text_column": y_cols[0] if y_cols else None, "answer_start_column": y_cols[1] if y_cols else None}
 
 
-def _check_qa_dls(dls):
-    if not isinstance(dls, DataLoaders):
-        raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
-    if not isinstance(hf_tokenizer_of(dls), HF_QABeforeBatchTransform):
-        raise ValueError("dls must be built with an HF_QABlock (question answering data)")
-    return dls
-
-
 def _rebuild_qa(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=None, seed=None, bs=None, **learner_kwargs):
     inputs, ts = spec["inputs"], spec["task_settings"]
     hf_model = load_hf_model(folder, spec, AutoModelForQuestionAnswering)
     if dls is not None:
-        return build_learner(_check_qa_dls(dls), hf_model, spec["learner"], **learner_kwargs)
+        check_rebuild_dls(dls, HF_QABeforeBatchTransform, "question answering data (built with an HF_QABlock)")
+        return build_learner(dls, hf_model, spec["learner"], **learner_kwargs)
     cols = [ts.get(k) for k in ("question_column", "context_column", "answer_text_column", "answer_start_column")]
     if df is not None and None in cols:
         raise ValueError("the saved learner read its questions, contexts or answers with a function, not from named "

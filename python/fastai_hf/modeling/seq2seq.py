@@ -37,7 +37,7 @@ from fastcore.basics import patch
 from ..checks import advice, as_int, show
 from ..data.core import hf_tokenizer_of
 from ..data.seq2seq import HF_Seq2SeqBeforeBatchTransform, HF_Seq2SeqBlock, HF_Seq2SeqTargetBlock
-from ..export import build_learner, load_hf_model, load_hf_tokenizer, register_export
+from ..export import build_learner, check_rebuild_dls, load_hf_model, load_hf_tokenizer, register_export
 from ..predict import register_predictor, texts_of
 from .core import wrapper_of
 
@@ -429,14 +429,6 @@ def _describe_seq2seq(learn):
             "metrics_callback": saved_cb, "pipeline_tag": task, "task_description": description}
 
 
-def _seq2seq_dls_check(dls):
-    from fastai.data.core import DataLoaders
-    if not isinstance(dls, DataLoaders): raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
-    if not isinstance(hf_tokenizer_of(dls), HF_Seq2SeqBeforeBatchTransform):
-        raise ValueError("dls must be seq2seq DataLoaders (built with HF_Seq2SeqBlock), as the saved learner's were")
-    return dls
-
-
 def _rebuild_seq2seq(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=None, seed=None, bs=None,
                      **learner_kwargs):
     from transformers import AutoModelForSeq2SeqLM
@@ -445,7 +437,7 @@ def _rebuild_seq2seq(folder, spec, df=None, dls=None, valid_pct=0.2, valid_col=N
     tok = load_hf_tokenizer(folder)
     model = load_hf_model(folder, spec, AutoModelForSeq2SeqLM)
     if dls is not None:
-        dls = _seq2seq_dls_check(dls)
+        check_rebuild_dls(dls, HF_Seq2SeqBeforeBatchTransform, "seq2seq DataLoaders (built with HF_Seq2SeqBlock)")
     else:
         t = inputs["tokenizer"]
         tfm = HF_Seq2SeqBeforeBatchTransform(

@@ -22,7 +22,6 @@ Metrics read the same positions, so they judge words: one predicted tag per word
 import numpy as np
 import pandas as pd
 import torch
-from fastai.data.core import DataLoaders
 from fastai.data.transforms import ColReader
 from fastai.learner import Metric
 from seqeval.metrics import accuracy_score, classification_report, f1_score, precision_score, recall_score
@@ -33,8 +32,8 @@ from ..checks import as_int, rows, show
 from ..data.core import hf_tokenizer_of, text_columns
 from ..data.tokens import (IGNORE, HF_TokenCategoryBlock, HF_TokenClassBeforeBatchTransform, HF_TokenClassBlock,
                            check_word_lists)
-from ..export import (before_batch_from, build_learner, load_hf_model, load_hf_tokenizer, reader_columns,
-                      rebuilt_dls, register_export, register_metric)
+from ..export import (before_batch_from, build_learner, check_rebuild_dls, load_hf_model, load_hf_tokenizer,
+                      reader_columns, rebuilt_dls, register_export, register_metric)
 from ..predict import register_predictor
 from .core import prediction_of
 
@@ -420,10 +419,7 @@ def _describe_tokens(learn):
 
 
 def _check_token_dls(dls, ts):
-    if not isinstance(dls, DataLoaders):
-        raise TypeError(f"dls must be fastai DataLoaders, not {type(dls).__name__}")
-    if not isinstance(hf_tokenizer_of(dls), HF_TokenClassBeforeBatchTransform):
-        raise ValueError("dls must be built with an HF_TokenClassBlock (token classification data)")
+    check_rebuild_dls(dls, HF_TokenClassBeforeBatchTransform, "token classification data (built with an HF_TokenClassBlock)")
     tags = [str(v) for v in dls.vocab]
     if tags != ts["labels"]:
         raise ValueError(f"dls must have the saved model's tags {show(ts['labels'])} in that order; they have "
