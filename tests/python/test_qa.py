@@ -1,6 +1,5 @@
 """Extractive question answering on a tiny BERT (and a tiny RoBERTa) built at test time: windows and
 answer mapping, data checks, loss, SQuAD metrics, the answer decoder, predict, show, export."""
-import io
 import json
 import os
 import subprocess
@@ -22,6 +21,7 @@ from fastai_hf.modeling.qa import best_answer, normalize_answer, squad_exact_mat
 from fastai_hf.r.verbs import predict as r_predict
 from fastai_hf.show import show_batch_df, show_results_df
 from fastai_hf.testing import tiny_roberta
+from helpers import load_state, quiet_fit, state_bytes
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 # Words that are one word piece each in MiniLM's (BERT uncased) vocabulary: token positions are word positions.
@@ -60,17 +60,14 @@ def qa_learner(path, df=None, bs=4, metrics=None, **kwargs):
 @pytest.fixture(scope="module")
 def _trained(tiny_path):
     learn = qa_learner(tiny_path)
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-3)
-    buf = io.BytesIO()
-    torch.save(learn.model.state_dict(), buf)
-    return buf.getvalue()
+    return state_bytes(quiet_fit(learn, "fit_one_cycle", 1, 1e-3).model)
 
 
 @pytest.fixture
 def reader(tiny_path, _trained):
     "A QA learner with trained weights (windows of 96 tokens, stride 24), new for each test."
     learn = qa_learner(tiny_path)
-    learn.model.load_state_dict(torch.load(io.BytesIO(_trained)))
+    load_state(learn.model, _trained)
     return learn
 
 

@@ -1,6 +1,5 @@
 """Token classification on a tiny BERT (and a tiny RoBERTa) built at test time: label alignment,
 data checks, loss, metrics, predict, show, export."""
-import io
 import json
 import os
 import subprocess
@@ -24,6 +23,7 @@ from fastai_hf.data.tokens import (HF_TokenClassBeforeBatchTransform, align_word
 from fastai_hf.r.verbs import predict as r_predict
 from fastai_hf.show import show_batch_df, show_results_df
 from fastai_hf.testing import tiny_roberta
+from helpers import load_state, quiet_fit, state_bytes
 from transformers import pipeline
 
 TAGS = ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
@@ -65,17 +65,14 @@ def token_learner(path, df=None, bs=8, max_length=None, metrics=None, **tokenize
 def _trained(tiny_path):
     "The weights of a tiny BERT token classifier after a few epochs on the four sentences."
     learn = token_learner(tiny_path)
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(4, 5e-3)
-    buf = io.BytesIO()
-    torch.save(learn.model.state_dict(), buf)
-    return buf.getvalue()
+    return state_bytes(quiet_fit(learn, "fit_one_cycle", 4, 5e-3).model)
 
 
 @pytest.fixture
 def tagger(tiny_path, _trained):
     "A trained token classifier (a new learner with the module's weights)."
     learn = token_learner(tiny_path)
-    learn.model.load_state_dict(torch.load(io.BytesIO(_trained)))
+    load_state(learn.model, _trained)
     return learn
 
 
@@ -300,7 +297,7 @@ def test_predict_word_lists_and_a_data_frame_agree(tagger):
 
 def test_long_inputs_are_predicted_in_windows_so_every_word_gets_a_tag(tiny_path, _trained):
     learn = token_learner(tiny_path, max_length=16)
-    learn.model.load_state_dict(torch.load(io.BytesIO(_trained)))
+    load_state(learn.model, _trained)
     words = (SENTENCES[0][0] + SENTENCES[3][0]) * 4  # 68 words, ~85 pieces: six windows of 16
     res = predict_tokens(learn, [words])["words"]
     assert len(res) == len(words) and res["tag"].notna().all()
