@@ -19,6 +19,7 @@ trained model tags the same held-out sentences through one plain-torch function 
 piece, whole sentences) and seqeval scores entity F1. Needs `accelerate` for the Trainer.
 
     python bench/token_classification.py                        # 2,000 sentences, F1 on 1,000 test sentences
+    python bench/token_classification.py --lrs 1e-4,2e-4,3e-4,5e-4  # the learning-rate sweep of bench/README.md
     python bench/token_classification.py --rows 64 --eval-rows 32 # smoke run
 """
 import argparse
@@ -57,7 +58,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-rows", type=int, default=1000, help="test sentences tagged for entity F1 (the first N of test)")
     p.add_argument("--bs", type=int, default=16)
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lrs", default="1e-4", help="comma-separated peak learning rates, each run by every config; "
+                   "F1 is compared at each side's best")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--max-length", type=int, default=128, help="truncation length (no CoNLL training sentence is cut)")
@@ -67,6 +69,7 @@ def parse_args(argv=None):
     p.add_argument("--json", help="also write all figures to this JSON file")
     args = p.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    args.lrs = [float(x) for x in args.lrs.split(",") if x.strip()]
     if args.extra and "trainer_grouped" not in args.configs: args.configs.append("trainer_grouped")
     unknown = [c for c in args.configs if c not in CONFIGS]
     if unknown: p.error(f"unknown configs {unknown}; choose from {list(CONFIGS)}")
@@ -276,61 +279,73 @@ def main(argv=None):
     n_tokens = real_tokens(tok, train["tokens"].tolist(), args.max_length) * args.epochs
     targets = test["tags"].tolist()
     print(f"token_classification: {len(train)} CoNLL-2003 training sentences ({n_tokens // args.epochs} word pieces), "
-          f"{len(test)} test sentences, model all-MiniLM-L6-v2, bs {args.bs}, {args.epochs} epoch(s), lr {args.lr:g}, "
+          f"{len(test)} test sentences, model all-MiniLM-L6-v2, bs {args.bs}, {args.epochs} epoch(s), lr {', '.join(f'{lr:g}' for lr in args.lrs)}, "
           f"{args.threads} threads, seed {args.seed}")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, fastai {fastai.__version__}, python "
           f"{platform.python_version()}, {os.cpu_count()} CPUs; load average at start "
           + ", ".join(f"{x:.2f}" for x in load_avg()), flush=True)
     warmup(args, labels)
 
-    runs = {c: [] for c in args.configs}
+    runs = {(c, lr): [] for lr in args.lrs for c in args.configs}
     for r in range(args.repeats):
         order = args.configs[r % len(args.configs):] + args.configs[:r % len(args.configs)]
-        for c in order:
-            la = load_avg()[0]
-            res, preds = RUNNERS[c](args, train, test, labels)
-            res.update(entity_scores(targets, preds))
-            res["tokens_per_s"] = n_tokens / res["train_s"]
-            res["sentences_per_s"] = len(train) * args.epochs / res["train_s"]
-            res["load_before"], res["load_after"] = la, load_avg()[0]
-            runs[c].append(res)
-            print(f"  [{r + 1}/{args.repeats}] {c:16s} train {res['train_s']:7.1f} s  {res['tokens_per_s']:7.0f} tokens/s  "
-                  f"entity F1 {res['f1']:.4f}  (load {la:.2f} -> {res['load_after']:.2f})", flush=True)
-            gc.collect()
+        for lr in args.lrs:
+            for c in order:
+                la = load_avg()[0]
+                res, preds = RUNNERS[c](argparse.Namespace(**{**vars(args), "lr": lr}), train, test, labels)
+                res.update(entity_scores(targets, preds))
+                res["tokens_per_s"] = n_tokens / res["train_s"]
+                res["sentences_per_s"] = len(train) * args.epochs / res["train_s"]
+                res["load_before"], res["load_after"] = la, load_avg()[0]
+                runs[c, lr].append(res)
+                print(f"  [{r + 1}/{args.repeats}] {c:16s} lr {lr:<7g} train {res['train_s']:7.1f} s  "
+                      f"{res['tokens_per_s']:7.0f} tokens/s  entity F1 {res['f1']:.4f}  (load {la:.2f} -> {res['load_after']:.2f})",
+                      flush=True)
+                gc.collect()
 
-    def med(c, k):
-        vals = [x[k] for x in runs[c] if x.get(k) is not None]
+    def med(key, k):
+        vals = [x[k] for x in runs[key] if x.get(k) is not None]
         return statistics.median(vals) if vals else None
 
     print()
-    head = (f"{'config':50s} {'train s':>8s} {'cpu s':>6s} {'tokens/s':>8s} {'sent/s':>7s} {'step ms':>8s} {'pad len':>7s} "
-            f"{'real len':>8s} {'pad eff':>7s} {'pretok s':>8s} {'loss':>6s} {'entity F1':>9s} {'accuracy':>8s}")
+    head = (f"{'config':50s} {'lr':>6s} {'train s':>8s} {'cpu s':>6s} {'tokens/s':>8s} {'sent/s':>7s} {'step ms':>8s} "
+            f"{'pad len':>7s} {'real len':>8s} {'pad eff':>7s} {'pretok s':>8s} {'loss':>6s} {'entity F1':>9s} {'accuracy':>8s}")
     print(head)
     print("-" * len(head))
-    for c in args.configs:
-        ms = med(c, "median_step_s")
-        print(f"{CONFIGS[c]:50s} {fmt(med(c, 'train_s'), '8.1f')} {fmt(med(c, 'cpu_s'), '6.0f')} {fmt(med(c, 'tokens_per_s'), '8.0f')} "
-              f"{fmt(med(c, 'sentences_per_s'), '7.1f')} {fmt(ms * 1000 if ms else None, '8.0f')} {fmt(med(c, 'mean_padded_len'), '7.1f')} "
-              f"{fmt(med(c, 'mean_real_len'), '8.1f')} {fmt(med(c, 'pad_efficiency'), '7.2f')} {fmt(med(c, 'pretok_s'), '8.2f')} "
-              f"{fmt(med(c, 'train_loss'), '6.3f')} {fmt(med(c, 'f1'), '9.4f')} {fmt(med(c, 'accuracy'), '8.4f')}")
+    for (c, lr) in runs:
+        key = (c, lr)
+        ms = med(key, "median_step_s")
+        print(f"{CONFIGS[c]:50s} {lr:6g} {fmt(med(key, 'train_s'), '8.1f')} {fmt(med(key, 'cpu_s'), '6.0f')} "
+              f"{fmt(med(key, 'tokens_per_s'), '8.0f')} {fmt(med(key, 'sentences_per_s'), '7.1f')} "
+              f"{fmt(ms * 1000 if ms else None, '8.0f')} {fmt(med(key, 'mean_padded_len'), '7.1f')} "
+              f"{fmt(med(key, 'mean_real_len'), '8.1f')} {fmt(med(key, 'pad_efficiency'), '7.2f')} {fmt(med(key, 'pretok_s'), '8.2f')} "
+              f"{fmt(med(key, 'train_loss'), '6.3f')} {fmt(med(key, 'f1'), '9.4f')} {fmt(med(key, 'accuracy'), '8.4f')}")
     print("tokens/s: real word pieces of the training sentences x epochs / train s (wall time of fit_one_cycle / "
           "trainer.train()); cpu s: CPU time of the process in it;\npad len / real len: mean padded / real pieces per "
           "sentence in the training batches; pretok s: the Trainer recipe's dataset.map (before its timing);\nentity F1 / "
           "accuracy: seqeval on the test sentences, every model through the same first-piece tagging function.")
-    if runs.get("fastai_hf"):
+    ours = [runs["fastai_hf", lr] for lr in args.lrs if runs.get(("fastai_hf", lr))]
+    if ours:
         print(f"fastai_hf: token_metrics agrees with the shared evaluation to |dF1| = "
-              f"{max(x['token_metrics_f1_diff'] for x in runs['fastai_hf']):.2e} (first 200 test sentences)")
-    if "fastai_hf" in runs and "trainer" in runs:
-        speed = med("fastai_hf", "tokens_per_s") / med("trainer", "tokens_per_s")
-        f1_ours, f1_theirs = med("fastai_hf", "f1"), med("trainer", "f1")
+              f"{max(x['token_metrics_f1_diff'] for rs in ours for x in rs):.2e} (first 200 test sentences)")
+    if "fastai_hf" in args.configs and "trainer" in args.configs:
+        # Speed does not depend on the learning rate: all LRs pooled. Quality: each side at its own best
+        # LR of the same grid, the fair comparison when the recipes' schedules differ.
+        def pooled(c, k): return statistics.median([x[k] for lr in args.lrs for x in runs[c, lr]])
+        def best(c): return max(args.lrs, key=lambda lr: med((c, lr), "f1"))
+        speed = pooled("fastai_hf", "tokens_per_s") / pooled("trainer", "tokens_per_s")
+        lr_ours, lr_theirs = best("fastai_hf"), best("trainer")
+        f1_ours, f1_theirs = med(("fastai_hf", lr_ours), "f1"), med(("trainer", lr_theirs), "f1")
         print(f"\nfastai_hf vs trainer: speed {speed:.2f}x (aim: no slower) {'PASS' if speed >= 1 else 'FAIL'};  "
-              f"entity F1 {f1_ours:.4f} vs {f1_theirs:.4f} (aim: no lower) {'PASS' if f1_ours >= f1_theirs else 'FAIL'};  "
-              f"[median-step ratio {med('trainer', 'median_step_s') / med('fastai_hf', 'median_step_s'):.2f}x, CPU-time ratio "
-              f"{med('trainer', 'cpu_s') / med('fastai_hf', 'cpu_s'):.2f}x]")
+              f"entity F1 at each side's best lr of {[f'{lr:g}' for lr in args.lrs]}: {f1_ours:.4f} (lr {lr_ours:g}) vs "
+              f"{f1_theirs:.4f} (lr {lr_theirs:g}) (aim: no lower) {'PASS' if f1_ours >= f1_theirs else 'FAIL'};  "
+              f"[median-step ratio {pooled('trainer', 'median_step_s') / pooled('fastai_hf', 'median_step_s'):.2f}x, "
+              f"CPU-time ratio {pooled('trainer', 'cpu_s') / pooled('fastai_hf', 'cpu_s'):.2f}x]")
     print("load average at end " + ", ".join(f"{x:.2f}" for x in load_avg()))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "runs": runs, "load_end": load_avg()}, f, indent=1)
+            json.dump({"args": vars(args), "runs": [{"config": c, "lr": lr, "runs": rs} for (c, lr), rs in runs.items()],
+                       "load_end": load_avg()}, f, indent=1)
     return 0
 
 
