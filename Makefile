@@ -97,7 +97,7 @@ bench-r: setup-r
 	$(R_ENV) Rscript bench/r_overhead.R > build/r_overhead.log
 
 # Benchmarks (bench/README.md): each writes build/<name>.json and a log; `make bench` runs them all and
-# prints the figures side by side (bench/summary.py). bench-quality alone takes ~45 min on 2 quiet cores.
+# prints the figures side by side (bench/summary.py). bench-quality alone takes 45-60 min on 2 quiet cores.
 .PHONY: bench bench-deps bench-throughput bench-quality bench-predict bench-startup bench-gpu
 BENCH_ENV := OMP_WAIT_POLICY=PASSIVE
 
