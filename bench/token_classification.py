@@ -12,6 +12,11 @@ peak learning rate, trained two ways in one run:
                    first piece labelled, the rest -100, truncation), DataCollatorForTokenClassification,
                    Trainer (its default random sampler).
   trainer_grouped  (diagnostic, --extra) the same with train_sampling_strategy="group_by_length".
+  fastai_hf_warm10 (diagnostic, --extra) fastai_hf with fit_one_cycle(pct_start=0.1): how much of the F1
+                   gap at one short epoch is one-cycle's warm-up (a quarter of the steps by default).
+  fastai_hf_eps8   (diagnostic, --extra) fastai_hf with Adam(eps=1e-8), the Trainer's (fastai's is 1e-5).
+  fastai_hf_betas  (diagnostic, --extra) fastai_hf with the Trainer's Adam hypers: momentum 0.9 (not cycled
+                   0.95-0.85-0.95), sqr_mom 0.999, eps 1e-8.
 
 Only the training call is timed. tokens/s = real (unpadded) word pieces of the training sentences x
 epochs / training seconds: the same numerator for every config, so ratios are time ratios. Then every
@@ -32,6 +37,7 @@ import sys
 import tempfile
 import time
 import warnings
+from functools import partial
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -48,7 +54,10 @@ from train_throughput import Shapes, fmt, load_avg, step_stats  # noqa: E402  (t
 
 CONFIGS = {"fastai_hf": "fastai_hf (HF_TokenClassBlock, FusedAdam, 1cycle)",
            "trainer": "Trainer + DataCollatorForTokenClassification",
-           "trainer_grouped": "  diag: Trainer, group_by_length"}
+           "trainer_grouped": "  diag: Trainer, group_by_length",
+           "fastai_hf_warm10": "  diag: fastai_hf, 1cycle pct_start 0.1",
+           "fastai_hf_eps8": "  diag: fastai_hf, Adam eps 1e-8",
+           "fastai_hf_betas": "  diag: fastai_hf, Adam betas (0.9, 0.999), eps 1e-8"}
 MAIN = ["fastai_hf", "trainer"]
 
 
@@ -65,12 +74,12 @@ def parse_args(argv=None):
     p.add_argument("--max-length", type=int, default=128, help="truncation length (no CoNLL training sentence is cut)")
     p.add_argument("--repeats", type=int, default=1, help="runs of each config; the order rotates, medians are reported")
     p.add_argument("--configs", default=",".join(MAIN), help=f"comma-separated, in run order; from {list(CONFIGS)}")
-    p.add_argument("--extra", action="store_true", help="also run trainer_grouped")
+    p.add_argument("--extra", action="store_true", help="also run the diagnostics (trainer_grouped, fastai_hf_warm10, fastai_hf_eps8)")
     p.add_argument("--json", help="also write all figures to this JSON file")
     args = p.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     args.lrs = [float(x) for x in args.lrs.split(",") if x.strip()]
-    if args.extra and "trainer_grouped" not in args.configs: args.configs.append("trainer_grouped")
+    if args.extra: args.configs += [c for c in CONFIGS if c not in args.configs]
     unknown = [c for c in args.configs if c not in CONFIGS]
     if unknown: p.error(f"unknown configs {unknown}; choose from {list(CONFIGS)}")
     return args
@@ -126,7 +135,7 @@ def entity_scores(targets, preds):
 # fastai_hf
 
 
-def run_fastai_hf(args, train, test, labels):
+def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0.99, moms=(0.95, 0.85, 0.95)):
     import fastai_hf as fh
     from fastai.callback.core import Callback, CancelValidException
 
@@ -153,7 +162,7 @@ def run_fastai_hf(args, train, test, labels):
                                   fh.HF_TokenCategoryBlock(vocab=labels)],
                           get_x=fh.ColReader("tokens"), get_y=fh.ColReader("tags"), splitter=fh.ColSplitter())
     dls = dblock.dataloaders(df, bs=args.bs)
-    learn = fh.Learner(dls, fh.HF_BaseModelWrapper(model), opt_func=fh.FusedAdam, cbs=fh.HF_BaseModelCallback(),
+    learn = fh.Learner(dls, fh.HF_BaseModelWrapper(model), opt_func=partial(fh.FusedAdam, eps=eps, sqr_mom=sqr_mom), cbs=fh.HF_BaseModelCallback(),
                        splitter=fh.hf_splitter)
     learn.unfreeze()
     prep_s = time.perf_counter() - t
@@ -162,7 +171,7 @@ def run_fastai_hf(args, train, test, labels):
     fh.set_seed(args.seed)
     with learn.no_bar(), learn.no_logging():
         t, c = time.perf_counter(), time.process_time()
-        learn.fit_one_cycle(args.epochs, lr_max=args.lr, cbs=[SkipValidation(), timer])
+        learn.fit_one_cycle(args.epochs, lr_max=args.lr, pct_start=pct_start, moms=moms, cbs=[SkipValidation(), timer])
         train_s, cpu_s = time.perf_counter() - t, time.process_time() - c
 
     preds = tag_words(model, tok, test["tokens"].tolist(), labels, args.max_length)
@@ -243,7 +252,10 @@ def run_trainer(args, train, test, labels, grouped=False):
 
 
 RUNNERS = {"fastai_hf": run_fastai_hf, "trainer": run_trainer,
-           "trainer_grouped": lambda a, tr, te, lb: run_trainer(a, tr, te, lb, grouped=True)}
+           "trainer_grouped": lambda a, tr, te, lb: run_trainer(a, tr, te, lb, grouped=True),
+           "fastai_hf_warm10": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, pct_start=0.1),
+           "fastai_hf_eps8": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, eps=1e-8),
+           "fastai_hf_betas": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, eps=1e-8, sqr_mom=0.999, moms=(0.9, 0.9, 0.9))}
 
 
 def warmup(args, labels):
