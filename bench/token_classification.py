@@ -17,6 +17,9 @@ peak learning rate, trained two ways in one run:
   fastai_hf_eps8   (diagnostic, --extra) fastai_hf with Adam(eps=1e-8), the Trainer's (fastai's is 1e-5).
   fastai_hf_betas  (diagnostic, --extra) fastai_hf with the Trainer's Adam hypers: momentum 0.9 (not cycled
                    0.95-0.85-0.95), sqr_mom 0.999, eps 1e-8.
+  fastai_hf_clip   (diagnostic, --extra) fastai_hf with GradientClip(max_norm=1.0), the Trainer's default.
+  fastai_hf_linear (diagnostic, --extra) fastai_hf with the Trainer's schedule: learn.fit with the rate
+                   decaying linearly from the peak to 0, no warm-up, momentum 0.9.
 
 Only the training call is timed. tokens/s = real (unpadded) word pieces of the training sentences x
 epochs / training seconds: the same numerator for every config, so ratios are time ratios. Then every
@@ -57,7 +60,9 @@ CONFIGS = {"fastai_hf": "fastai_hf (HF_TokenClassBlock, FusedAdam, 1cycle)",
            "trainer_grouped": "  diag: Trainer, group_by_length",
            "fastai_hf_warm10": "  diag: fastai_hf, 1cycle pct_start 0.1",
            "fastai_hf_eps8": "  diag: fastai_hf, Adam eps 1e-8",
-           "fastai_hf_betas": "  diag: fastai_hf, Adam betas (0.9, 0.999), eps 1e-8"}
+           "fastai_hf_betas": "  diag: fastai_hf, Adam betas (0.9, 0.999), eps 1e-8",
+           "fastai_hf_clip": "  diag: fastai_hf, GradientClip(1.0)",
+           "fastai_hf_linear": "  diag: fastai_hf, fit + linear decay, no warm-up"}
 MAIN = ["fastai_hf", "trainer"]
 
 
@@ -135,7 +140,8 @@ def entity_scores(targets, preds):
 # fastai_hf
 
 
-def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0.99, moms=(0.95, 0.85, 0.95)):
+def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0.99, moms=(0.95, 0.85, 0.95),
+                  clip=None, linear=False):
     import fastai_hf as fh
     from fastai.callback.core import Callback, CancelValidException
 
@@ -171,7 +177,12 @@ def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0
     fh.set_seed(args.seed)
     with learn.no_bar(), learn.no_logging():
         t, c = time.perf_counter(), time.process_time()
-        learn.fit_one_cycle(args.epochs, lr_max=args.lr, pct_start=pct_start, moms=moms, cbs=[SkipValidation(), timer])
+        cbs = [SkipValidation(), timer] + ([fh.GradientClip(clip)] if clip else [])
+        if linear:
+            from fastai.callback.schedule import ParamScheduler, SchedLin
+            learn.fit(args.epochs, lr=args.lr, cbs=cbs + [ParamScheduler({"lr": SchedLin(args.lr, 0.0)})])
+        else:
+            learn.fit_one_cycle(args.epochs, lr_max=args.lr, pct_start=pct_start, moms=moms, cbs=cbs)
         train_s, cpu_s = time.perf_counter() - t, time.process_time() - c
 
     preds = tag_words(model, tok, test["tokens"].tolist(), labels, args.max_length)
@@ -255,7 +266,9 @@ RUNNERS = {"fastai_hf": run_fastai_hf, "trainer": run_trainer,
            "trainer_grouped": lambda a, tr, te, lb: run_trainer(a, tr, te, lb, grouped=True),
            "fastai_hf_warm10": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, pct_start=0.1),
            "fastai_hf_eps8": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, eps=1e-8),
-           "fastai_hf_betas": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, eps=1e-8, sqr_mom=0.999, moms=(0.9, 0.9, 0.9))}
+           "fastai_hf_betas": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, eps=1e-8, sqr_mom=0.999, moms=(0.9, 0.9, 0.9)),
+           "fastai_hf_clip": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, clip=1.0),
+           "fastai_hf_linear": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, linear=True)}
 
 
 def warmup(args, labels):
