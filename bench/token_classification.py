@@ -79,7 +79,7 @@ def parse_args(argv=None):
     p.add_argument("--max-length", type=int, default=128, help="truncation length (no CoNLL training sentence is cut)")
     p.add_argument("--repeats", type=int, default=1, help="runs of each config; the order rotates, medians are reported")
     p.add_argument("--configs", default=",".join(MAIN), help=f"comma-separated, in run order; from {list(CONFIGS)}")
-    p.add_argument("--extra", action="store_true", help="also run the diagnostics (trainer_grouped, fastai_hf_warm10, fastai_hf_eps8)")
+    p.add_argument("--extra", action="store_true", help="also run every diagnostic config (the 'diag:' rows)")
     p.add_argument("--json", help="also write all figures to this JSON file")
     args = p.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
