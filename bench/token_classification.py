@@ -168,8 +168,8 @@ def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0
                                   fh.HF_TokenCategoryBlock(vocab=labels)],
                           get_x=fh.ColReader("tokens"), get_y=fh.ColReader("tags"), splitter=fh.ColSplitter())
     dls = dblock.dataloaders(df, bs=args.bs)
-    learn = fh.Learner(dls, fh.HF_BaseModelWrapper(model), opt_func=partial(fh.FusedAdam, eps=eps, sqr_mom=sqr_mom), cbs=fh.HF_BaseModelCallback(),
-                       splitter=fh.hf_splitter)
+    learn = fh.Learner(dls, fh.HF_BaseModelWrapper(model), opt_func=partial(fh.FusedAdam, eps=eps, sqr_mom=sqr_mom),
+                       cbs=fh.HF_BaseModelCallback(), splitter=fh.hf_splitter)
     learn.unfreeze()
     prep_s = time.perf_counter() - t
 
@@ -262,13 +262,14 @@ def run_trainer(args, train, test, labels, grouped=False):
     return res, preds
 
 
-RUNNERS = {"fastai_hf": run_fastai_hf, "trainer": run_trainer,
-           "trainer_grouped": lambda a, tr, te, lb: run_trainer(a, tr, te, lb, grouped=True),
-           "fastai_hf_warm10": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, pct_start=0.1),
-           "fastai_hf_eps8": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, eps=1e-8),
-           "fastai_hf_betas": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, eps=1e-8, sqr_mom=0.999, moms=(0.9, 0.9, 0.9)),
-           "fastai_hf_clip": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, clip=1.0),
-           "fastai_hf_linear": lambda a, tr, te, lb: run_fastai_hf(a, tr, te, lb, linear=True)}
+# Each config: its runner and what it changes of that runner's defaults.
+VARIANTS = {"fastai_hf": (run_fastai_hf, {}), "trainer": (run_trainer, {}),
+            "trainer_grouped": (run_trainer, {"grouped": True}),
+            "fastai_hf_warm10": (run_fastai_hf, {"pct_start": 0.1}),
+            "fastai_hf_eps8": (run_fastai_hf, {"eps": 1e-8}),
+            "fastai_hf_betas": (run_fastai_hf, {"eps": 1e-8, "sqr_mom": 0.999, "moms": (0.9, 0.9, 0.9)}),
+            "fastai_hf_clip": (run_fastai_hf, {"clip": 1.0}),
+            "fastai_hf_linear": (run_fastai_hf, {"linear": True})}
 
 
 def warmup(args, labels):
@@ -317,7 +318,8 @@ def main(argv=None):
         for lr in args.lrs:
             for c in order:
                 la = load_avg()[0]
-                res, preds = RUNNERS[c](argparse.Namespace(**{**vars(args), "lr": lr}), train, test, labels)
+                runner, changes = VARIANTS[c]
+                res, preds = runner(argparse.Namespace(**{**vars(args), "lr": lr}), train, test, labels, **changes)
                 res.update(entity_scores(targets, preds))
                 res["tokens_per_s"] = n_tokens / res["train_s"]
                 res["sentences_per_s"] = len(train) * args.epochs / res["train_s"]
