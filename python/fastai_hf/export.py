@@ -749,7 +749,7 @@ def check_rebuild_dls(dls, transform_cls, data_kind):
 
 def _check_dls(dls, spec):
     ts = spec["task_settings"]
-    check_rebuild_dls(dls, HF_BeforeBatchTransform, "built with an HF_TextBlock (it has no Hugging Face tokenizer)")
+    check_rebuild_dls(dls, HF_BeforeBatchTransform, "text DataLoaders (built with an HF_TextBlock)")
     if target_kind(dls) != ts["target"] or label_vocab(dls) != ts["labels"]:
         raise ValueError(f"dls must have the saved model's {ts['target'].replace('_', '-')} labels "
                          f"{show(ts['labels'])}; they have {show(label_vocab(dls))} ({target_kind(dls)})")
