@@ -35,6 +35,7 @@ from .predict import hf_predict, predict_texts  # noqa: E402  (also patches Lear
 from .metrics import find_thresholds, multilabel_metrics  # noqa: E402
 from .export import hf_load_learner, hf_save_pretrained, model_card, register_export, register_metric  # noqa: E402,E501  (no-pickle folders)
 from .saving import load_learner  # noqa: E402  (also makes export/save/save_encoder transactional)
+from .schedule import linear_sched  # noqa: E402  (also adds Learner.fit_linear, the HF Trainer's schedule)
 from .training import n_param_groups  # noqa: E402  (also checks the arguments of the fit methods and freeze_to)
 from .checks import InputWarning  # noqa: E402
 from .datasets import HF_load_dataset  # noqa: E402

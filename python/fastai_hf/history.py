@@ -4,7 +4,7 @@
 - one row per training epoch: epoch (counted from 1), train_loss, valid_loss, the metrics and the
   time in seconds (`history_df`);
 - one record per `fit` (`run_record`, `run_record_df`): how it was called (`method`: fit,
-  fit_one_cycle, fit_flat_cos, fit_sgdr; `called_from`: fine_tune for its two stages), the epochs
+  fit_one_cycle, fit_flat_cos, fit_linear, fit_sgdr; `called_from`: fine_tune for its two stages), the epochs
   trained, the learning rate of each parameter group (peak, first and last batch, as the scheduler
   set them), the frozen groups and trainable parameters, batch size, data size, torch's seed, the
   optimizer, weight decay, loss, and the losses and metrics of its last epoch: what a model card
@@ -36,6 +36,7 @@ SCHEDULES = {
     "fit": "constant learning rate",
     "fit_one_cycle": "one-cycle: cosine warm-up to the peak rate, then cosine annealing (momentum inverse)",
     "fit_flat_cos": "flat at the peak rate, then cosine annealing",
+    "fit_linear": "linear decay from the peak rate to 0, after an optional linear warm-up (the HF Trainer's schedule)",
     "fit_sgdr": "SGDR: cosine annealing with warm restarts",
     "fine_tune": "fine_tune: one-cycle with the body frozen, then one-cycle unfrozen with discriminative rates",
 }

@@ -3,8 +3,8 @@
 fastai accepts `fit_one_cycle(0)` (and does nothing), negative, NaN or infinite learning rates (an
 infinite one turns every probability into NaN), `freeze_to(-100)` (unfreezes everything), thresholds
 of 1.5, and fails with an AssertionError on a learning-rate vector of the wrong length. Importing this
-module wraps the training methods of `Learner` (`fit`, `fit_one_cycle`, `fit_flat_cos`, `fit_sgdr`,
-`fine_tune`, `lr_find`) and `freeze_to` so that they check their arguments first and raise a
+module wraps the training methods of `Learner` (`fit`, `fit_one_cycle`, `fit_flat_cos`, `fit_linear`,
+`fit_sgdr`, `fine_tune`, `lr_find`) and `freeze_to` so that they check their arguments first and raise a
 ValueError / TypeError naming the argument and what to give instead, in the user's language.
 
 Why wrappers rather than a callback's `before_fit`: fastai sets the learning rates on the optimizer
@@ -23,6 +23,7 @@ from fastcore.xtras import is_listy
 from .checks import advice, as_int, as_number, check_lr, check_thresholds, count, show
 from .data.core import check_batches, target_kind
 from .predict import label_vocab
+from . import schedule  # noqa: F401  (Learner.fit_linear, wrapped below)
 
 __all__ = ["n_param_groups", "check_fit", "check_model_thresholds"]
 
@@ -70,7 +71,7 @@ def check_fit(learn, method, args):
     """Check the arguments of `learn.<method>(**args)` (as bound to its signature); whole numbers are
     made ints in `args`. Raises a ValueError or TypeError naming the argument."""
     groups = n_param_groups(learn)
-    if method in ("fit", "fit_one_cycle", "fit_flat_cos"):
+    if method in ("fit", "fit_one_cycle", "fit_flat_cos", "fit_linear"):
         args["n_epoch"] = as_int("n_epoch", args["n_epoch"], 1)
         lr_name = "lr_max" if method == "fit_one_cycle" else "lr"
         _lr(learn, lr_name, args.get(lr_name), groups)
@@ -122,7 +123,7 @@ def _checked(method):
     setattr(Learner, method, checked)
 
 
-for _m in ("fit", "fit_one_cycle", "fit_flat_cos", "fit_sgdr", "fine_tune", "lr_find"): _checked(_m)
+for _m in ("fit", "fit_one_cycle", "fit_flat_cos", "fit_linear", "fit_sgdr", "fine_tune", "lr_find"): _checked(_m)
 
 _freeze_to = Learner.freeze_to
 

@@ -79,14 +79,22 @@ test_that("fine_tune trains frozen epochs, then unfrozen ones, with the metrics 
   expect_identical(names(h)[4:5], c("accuracy", "f1_score"))
 })
 
-test_that("fit_flat_cos and fit_sgdr train and record their epochs", {
+test_that("fit_flat_cos, fit_linear and fit_sgdr train and record their epochs", {
   skip_if_no_fastai()
   learn <- multilabel_learner(n = 32L)
   withr::local_options(list(fastai.progress = "silent"))
   learn %>% fit_flat_cos(1, lr = 1e-3)
   expect_identical(nrow(get_history(learn)), 1L)
+  learn %>% fit_linear(1, lr = 1e-3, cbs = GradientClip())
+  expect_identical(nrow(get_history(learn)), 2L)
+  lrs <- unlist(learn$recorder$lrs)
+  expect_equal(lrs[1], 1e-3)  # from the peak, falling linearly
+  expect_true(all(diff(lrs) < 0))
   learn %>% fit_sgdr(2, 1, lr_max = 1e-3)
-  expect_identical(nrow(get_history(learn)), 4L)  # cycles of 1 and 2 epochs (fastai's cycle_mult = 2)
+  expect_identical(nrow(get_history(learn)), 5L)  # cycles of 1 and 2 epochs (fastai's cycle_mult = 2)
+  expect_error(fit_linear(learn, 0), "n_epoch must be a positive whole number", class = "fastai_input_error")
+  expect_error(fit_linear(learn, 1, lr = 1e-3, pct_start = 1.5), "pct_start", class = "fastai_ValueError")
+  expect_identical(nrow(get_history(learn)), 5L)  # nothing trained
 })
 
 test_that("freeze() trains the head only, unfreeze() every parameter group", {
