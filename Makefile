@@ -126,7 +126,7 @@ bench: bench-throughput bench-predict bench-startup bench-quality
 	$(PY) bench/summary.py build
 
 bench-ner: bench-deps
-	$(BENCH_ENV) $(PY) bench/token_classification.py --lrs 1e-4,2e-4,3e-4,5e-4 --json build/token_classification.json 2>&1 | tee build/token_classification.log
+	$(BENCH_ENV) $(PY) bench/token_classification.py --lrs 3e-4,5e-4 --seeds 42,43,44 --json build/token_classification.json 2>&1 | tee build/token_classification.log
 
 clean:
 	rm -rf $(VENV) build *.egg-info python/*.egg-info

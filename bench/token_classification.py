@@ -2,24 +2,29 @@
 """Token classification training throughput: fastai_hf against the Hugging Face Trainer, side by side.
 
 The same CoNLL-2003 sentences, model (all-MiniLM-L6-v2 with a new 9-tag head), batch size, epochs and
-peak learning rate, trained two ways in one run:
+peak learning rate, trained side by side in one run (the default `--configs`):
 
   fastai_hf        DataBlock(HF_TokenClassBlock, HF_TokenCategoryBlock): word lists tokenized per batch
-                   (pools of 50 batches regrouped by token count), tags aligned to first pieces;
+                   (random pools of 4 batches regrouped by token count), tags aligned to first pieces;
                    Learner(FusedAdam, its default CrossEntropyLossFlat(ignore_index=-100),
-                   HF_BaseModelCallback, hf_splitter), fit_one_cycle.
+                   HF_BaseModelCallback, hf_splitter), fit_one_cycle: fastai's default schedule.
+  fastai_hf+linear+clip  the same Learner with the recipe for short fine-tunes of the NER vignette:
+                   fit_linear (the Trainer's schedule) and GradientClip(1.0).
   trainer          the transformers token-classification recipe: dataset.map(tokenize_and_align_labels:
                    first piece labelled, the rest -100, truncation), DataCollatorForTokenClassification,
                    Trainer (its default random sampler).
-  trainer_grouped  (diagnostic, --extra) the same with train_sampling_strategy="group_by_length".
-  fastai_hf_warm10 (diagnostic, --extra) fastai_hf with fit_one_cycle(pct_start=0.1): how much of the F1
-                   gap at one short epoch is one-cycle's warm-up (a quarter of the steps by default).
-  fastai_hf_eps8   (diagnostic, --extra) fastai_hf with Adam(eps=1e-8), the Trainer's (fastai's is 1e-5).
-  fastai_hf_betas  (diagnostic, --extra) fastai_hf with the Trainer's Adam hypers: momentum 0.9 (not cycled
-                   0.95-0.85-0.95), sqr_mom 0.999, eps 1e-8.
-  fastai_hf_clip   (diagnostic, --extra) fastai_hf with GradientClip(max_norm=1.0), the Trainer's default.
-  fastai_hf_linear (diagnostic, --extra) fastai_hf with the Trainer's schedule: learn.fit with the rate
-                   decaying linearly from the peak to 0, no warm-up, momentum 0.9.
+
+Diagnostics: a config may add modifiers, each one of the other side's choices (`--configs
+fastai_hf+linear+clip,trainer+grouped`; `--extra` runs each modifier alone and the Trainer's whole recipe):
+  fastai_hf+warm10  fit_one_cycle(pct_start=0.1) (one-cycle warms up over a quarter of the steps by default)
+  fastai_hf+eps8    Adam(eps=1e-8), the Trainer's (fastai's is 1e-5)
+  fastai_hf+betas   the Trainer's Adam hypers: momentum 0.9 (not cycled 0.95-0.85-0.95), sqr_mom 0.999, eps 1e-8
+  fastai_hf+clip    GradientClip(max_norm=1.0), the Trainer's default max_grad_norm
+  fastai_hf+linear  the Trainer's schedule: learn.fit_linear, the rate decaying linearly from the peak to 0,
+                    no warm-up, momentum 0.9
+  fastai_hf+cos     learn.fit_flat_cos(pct_start=0): cosine decay from the peak, no warm-up, momentum 0.9
+  fastai_hf+random  plain random batches (pool_batches=1), the Trainer's sampler
+  trainer+grouped   train_sampling_strategy="group_by_length"
 
 Only the training call is timed. tokens/s = real (unpadded) word pieces of the training sentences x
 epochs / training seconds: the same numerator for every config, so ratios are time ratios. Then every
@@ -27,7 +32,7 @@ trained model tags the same held-out sentences through one plain-torch function 
 piece, whole sentences) and seqeval scores entity F1. Needs `accelerate` for the Trainer.
 
     python bench/token_classification.py                        # 2,000 sentences, F1 on 1,000 test sentences
-    python bench/token_classification.py --lrs 1e-4,2e-4,3e-4,5e-4  # the learning-rate sweep of bench/README.md
+    python bench/token_classification.py --lrs 3e-4,5e-4 --seeds 42,43,44  # the run of bench/README.md (make bench-ner)
     python bench/token_classification.py --rows 64 --eval-rows 32 # smoke run
 """
 import argparse
@@ -55,15 +60,21 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_throughput import Shapes, fmt, load_avg, step_stats  # noqa: E402  (the same bookkeeping)
 
-CONFIGS = {"fastai_hf": "fastai_hf (HF_TokenClassBlock, FusedAdam, 1cycle)",
-           "trainer": "Trainer + DataCollatorForTokenClassification",
-           "trainer_grouped": "  diag: Trainer, group_by_length",
-           "fastai_hf_warm10": "  diag: fastai_hf, 1cycle pct_start 0.1",
-           "fastai_hf_eps8": "  diag: fastai_hf, Adam eps 1e-8",
-           "fastai_hf_betas": "  diag: fastai_hf, Adam betas (0.9, 0.999), eps 1e-8",
-           "fastai_hf_clip": "  diag: fastai_hf, GradientClip(1.0)",
-           "fastai_hf_linear": "  diag: fastai_hf, fit + linear decay, no warm-up"}
-MAIN = ["fastai_hf", "trainer"]
+RECIPES = {"fastai_hf": "fastai_hf (HF_TokenClassBlock, FusedAdam, 1cycle)",
+           "trainer": "Trainer + DataCollatorForTokenClassification"}
+# Each modifier: the recipe it applies to, what it changes of that runner's defaults, and its label.
+MODIFIERS = {"warm10": ("fastai_hf", {"pct_start": 0.1}, "1cycle pct_start 0.1"),
+             "eps8": ("fastai_hf", {"eps": 1e-8}, "Adam eps 1e-8"),
+             "betas": ("fastai_hf", {"eps": 1e-8, "sqr_mom": 0.999, "moms": (0.9, 0.9, 0.9)}, "Adam (0.9, 0.999, 1e-8)"),
+             "clip": ("fastai_hf", {"clip": 1.0}, "GradientClip(1.0)"),
+             "linear": ("fastai_hf", {"linear": True}, "linear decay, no warm-up"),
+             "cos": ("fastai_hf", {"cos": True}, "fit_flat_cos(pct_start=0)"),
+             "random": ("fastai_hf", {"pool_batches": 1}, "random batches"),
+             "grouped": ("trainer", {"grouped": True}, "group_by_length")}
+TRAINER_RECIPE = "fastai_hf+random+linear+betas+clip"  # every optimisation choice of the Trainer at once
+EXTRA = [f"{recipe}+{m}" for m, (recipe, _, _) in MODIFIERS.items()] + [TRAINER_RECIPE]
+RECOMMENDED = "fastai_hf+linear+clip"  # the short fine-tune recipe of the NER vignette: fit_linear + GradientClip(1.0)
+MAIN = ["fastai_hf", RECOMMENDED, "trainer"]
 
 
 def parse_args(argv=None):
@@ -75,19 +86,40 @@ def parse_args(argv=None):
     p.add_argument("--lrs", default="1e-4", help="comma-separated peak learning rates, each run by every config; "
                    "F1 is compared at each side's best")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seeds", default="42", help="comma-separated seeds; every config runs once per seed (the order "
+                   "rotates) and medians over the seeds are reported: one seed's entity F1 varies by ~0.03")
     p.add_argument("--max-length", type=int, default=128, help="truncation length (no CoNLL training sentence is cut)")
-    p.add_argument("--repeats", type=int, default=1, help="runs of each config; the order rotates, medians are reported")
-    p.add_argument("--configs", default=",".join(MAIN), help=f"comma-separated, in run order; from {list(CONFIGS)}")
-    p.add_argument("--extra", action="store_true", help="also run every diagnostic config (the 'diag:' rows)")
+    p.add_argument("--configs", default=",".join(MAIN), help=f"comma-separated, in run order: {' or '.join(RECIPES)}, "
+                   f"each optionally with +modifiers from {list(MODIFIERS)}")
+    p.add_argument("--extra", action="store_true", help="also run every diagnostic config (the 'diag:' rows): "
+                   "each modifier alone, and the Trainer's whole recipe in fastai_hf")
     p.add_argument("--json", help="also write all figures to this JSON file")
     args = p.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     args.lrs = [float(x) for x in args.lrs.split(",") if x.strip()]
-    if args.extra: args.configs += [c for c in CONFIGS if c not in args.configs]
-    unknown = [c for c in args.configs if c not in CONFIGS]
-    if unknown: p.error(f"unknown configs {unknown}; choose from {list(CONFIGS)}")
+    args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+    if args.extra: args.configs += [c for c in EXTRA if c not in args.configs]
+    for c in args.configs:
+        try: variant(c)
+        except ValueError as e: p.error(str(e))
     return args
+
+
+def variant(config):
+    "A config's runner, the changes to its defaults, and its label, from 'recipe+modifier+...'."
+    recipe, *mods = config.split("+")
+    if recipe not in RECIPES: raise ValueError(f"unknown recipe {recipe!r} in {config!r}; choose from {list(RECIPES)}")
+    changes = {}
+    for m in mods:
+        if MODIFIERS.get(m, (None,))[0] != recipe:
+            ok = [k for k, v in MODIFIERS.items() if v[0] == recipe]
+            raise ValueError(f"unknown modifier {m!r} for {recipe} in {config!r}; choose from {ok}")
+        changes.update(MODIFIERS[m][1])
+    if config == RECOMMENDED: return run_fastai_hf, changes, "fastai_hf, fit_linear + GradientClip(1.0)"
+    label = RECIPES[recipe] if not mods else ("  diag: " + recipe + ", " +
+                                              ("the Trainer's recipe" if config == TRAINER_RECIPE else
+                                               " + ".join(MODIFIERS[m][2] for m in mods)))
+    return (run_trainer if recipe == "trainer" else run_fastai_hf), changes, label
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +173,7 @@ def entity_scores(targets, preds):
 
 
 def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0.99, moms=(0.95, 0.85, 0.95),
-                  clip=None, linear=False):
+                  clip=None, linear=False, pool_batches=4, cos=False):
     import fastai_hf as fh
     from fastai.callback.core import Callback, CancelValidException
 
@@ -167,7 +199,7 @@ def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0
     dblock = fh.DataBlock(blocks=[fh.HF_TokenClassBlock(hf_arch=arch, hf_tokenizer=tok, max_length=args.max_length),
                                   fh.HF_TokenCategoryBlock(vocab=labels)],
                           get_x=fh.ColReader("tokens"), get_y=fh.ColReader("tags"), splitter=fh.ColSplitter())
-    dls = dblock.dataloaders(df, bs=args.bs)
+    dls = dblock.dataloaders(df, bs=args.bs, pool_batches=pool_batches)
     learn = fh.Learner(dls, fh.HF_BaseModelWrapper(model), opt_func=partial(fh.FusedAdam, eps=eps, sqr_mom=sqr_mom),
                        cbs=fh.HF_BaseModelCallback(), splitter=fh.hf_splitter)
     learn.unfreeze()
@@ -178,9 +210,10 @@ def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0
     with learn.no_bar(), learn.no_logging():
         t, c = time.perf_counter(), time.process_time()
         cbs = [SkipValidation(), timer] + ([fh.GradientClip(clip)] if clip else [])
-        if linear:
-            from fastai.callback.schedule import ParamScheduler, SchedLin
-            learn.fit(args.epochs, lr=args.lr, cbs=cbs + [ParamScheduler({"lr": SchedLin(args.lr, 0.0)})])
+        if cos:
+            learn.fit_flat_cos(args.epochs, lr=args.lr, pct_start=0, cbs=cbs)
+        elif linear:
+            learn.fit_linear(args.epochs, lr=args.lr, cbs=cbs)
         else:
             learn.fit_one_cycle(args.epochs, lr_max=args.lr, pct_start=pct_start, moms=moms, cbs=cbs)
         train_s, cpu_s = time.perf_counter() - t, time.process_time() - c
@@ -262,16 +295,6 @@ def run_trainer(args, train, test, labels, grouped=False):
     return res, preds
 
 
-# Each config: its runner and what it changes of that runner's defaults.
-VARIANTS = {"fastai_hf": (run_fastai_hf, {}), "trainer": (run_trainer, {}),
-            "trainer_grouped": (run_trainer, {"grouped": True}),
-            "fastai_hf_warm10": (run_fastai_hf, {"pct_start": 0.1}),
-            "fastai_hf_eps8": (run_fastai_hf, {"eps": 1e-8}),
-            "fastai_hf_betas": (run_fastai_hf, {"eps": 1e-8, "sqr_mom": 0.999, "moms": (0.9, 0.9, 0.9)}),
-            "fastai_hf_clip": (run_fastai_hf, {"clip": 1.0}),
-            "fastai_hf_linear": (run_fastai_hf, {"linear": True})}
-
-
 def warmup(args, labels):
     "Untimed forward/backward passes, so no config pays the process's first-use costs."
     import fastai_hf as fh
@@ -306,26 +329,26 @@ def main(argv=None):
     targets = test["tags"].tolist()
     print(f"token_classification: {len(train)} CoNLL-2003 training sentences ({n_tokens // args.epochs} word pieces), "
           f"{len(test)} test sentences, model all-MiniLM-L6-v2, bs {args.bs}, {args.epochs} epoch(s), lr {', '.join(f'{lr:g}' for lr in args.lrs)}, "
-          f"{args.threads} threads, seed {args.seed}")
+          f"{args.threads} threads, seeds {', '.join(map(str, args.seeds))}")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, fastai {fastai.__version__}, python "
           f"{platform.python_version()}, {os.cpu_count()} CPUs; load average at start "
           + ", ".join(f"{x:.2f}" for x in load_avg()), flush=True)
     warmup(args, labels)
 
     runs = {(c, lr): [] for lr in args.lrs for c in args.configs}
-    for r in range(args.repeats):
+    for r, seed in enumerate(args.seeds):
         order = args.configs[r % len(args.configs):] + args.configs[:r % len(args.configs)]
         for lr in args.lrs:
             for c in order:
                 la = load_avg()[0]
-                runner, changes = VARIANTS[c]
-                res, preds = runner(argparse.Namespace(**{**vars(args), "lr": lr}), train, test, labels, **changes)
+                runner, changes, _ = variant(c)
+                res, preds = runner(argparse.Namespace(**{**vars(args), "lr": lr, "seed": seed}), train, test, labels, **changes)
                 res.update(entity_scores(targets, preds))
                 res["tokens_per_s"] = n_tokens / res["train_s"]
                 res["sentences_per_s"] = len(train) * args.epochs / res["train_s"]
-                res["load_before"], res["load_after"] = la, load_avg()[0]
+                res["load_before"], res["load_after"], res["seed"] = la, load_avg()[0], seed
                 runs[c, lr].append(res)
-                print(f"  [{r + 1}/{args.repeats}] {c:16s} lr {lr:<7g} train {res['train_s']:7.1f} s  "
+                print(f"  [seed {seed}] {c:24s} lr {lr:<7g} train {res['train_s']:7.1f} s  "
                       f"{res['tokens_per_s']:7.0f} tokens/s  entity F1 {res['f1']:.4f}  (load {la:.2f} -> {res['load_after']:.2f})",
                       flush=True)
                 gc.collect()
@@ -342,7 +365,7 @@ def main(argv=None):
     for (c, lr) in runs:
         key = (c, lr)
         ms = med(key, "median_step_s")
-        print(f"{CONFIGS[c]:50s} {lr:6g} {fmt(med(key, 'train_s'), '8.1f')} {fmt(med(key, 'cpu_s'), '6.0f')} "
+        print(f"{variant(c)[2]:50s} {lr:6g} {fmt(med(key, 'train_s'), '8.1f')} {fmt(med(key, 'cpu_s'), '6.0f')} "
               f"{fmt(med(key, 'tokens_per_s'), '8.0f')} {fmt(med(key, 'sentences_per_s'), '7.1f')} "
               f"{fmt(ms * 1000 if ms else None, '8.0f')} {fmt(med(key, 'mean_padded_len'), '7.1f')} "
               f"{fmt(med(key, 'mean_real_len'), '8.1f')} {fmt(med(key, 'pad_efficiency'), '7.2f')} {fmt(med(key, 'pretok_s'), '8.2f')} "
@@ -351,23 +374,37 @@ def main(argv=None):
           "trainer.train()); cpu s: CPU time of the process in it;\npad len / real len: mean padded / real pieces per "
           "sentence in the training batches; pretok s: the Trainer recipe's dataset.map (before its timing);\nentity F1 / "
           "accuracy: seqeval on the test sentences, every model through the same first-piece tagging function.")
-    ours = [runs["fastai_hf", lr] for lr in args.lrs if runs.get(("fastai_hf", lr))]
-    if ours:
-        print(f"fastai_hf: token_metrics agrees with the shared evaluation to |dF1| = "
-              f"{max(x['token_metrics_f1_diff'] for rs in ours for x in rs):.2e} (first 200 test sentences)")
-    if "fastai_hf" in args.configs and "trainer" in args.configs:
+    if len(args.seeds) > 1:
+        print(f"\nentity F1 by seed ({', '.join(map(str, args.seeds))}), then their mean:")
+        for (c, lr), rs in runs.items():
+            f1s = [x["f1"] for x in sorted(rs, key=lambda x: args.seeds.index(x["seed"]))]
+            print(f"  {c:40s} {lr:6g}  " + " ".join(f"{f:.4f}" for f in f1s) + f"   mean {statistics.mean(f1s):.4f}")
+    checked = [x["token_metrics_f1_diff"] for (c, _), rs in runs.items() if c.startswith("fastai_hf") for x in rs]
+    if checked:
+        print(f"fastai_hf: token_metrics agrees with the shared evaluation to |dF1| = {max(checked):.2e} "
+              "(first 200 test sentences)")
+    ours = [c for c in MAIN if c.startswith("fastai_hf") and c in args.configs]
+    if ours and "trainer" in args.configs:
         # Speed does not depend on the learning rate: all LRs pooled. Quality: each side at its own best
-        # LR of the same grid, the fair comparison when the recipes' schedules differ.
+        # LR of the same grid, the fair comparison when the recipes' schedules differ; medians over seeds,
+        # and the mean of the per-seed differences (the same seed: the same new head and data).
         def pooled(c, k): return statistics.median([x[k] for lr in args.lrs for x in runs[c, lr]])
         def best(c): return max(args.lrs, key=lambda lr: med((c, lr), "f1"))
-        speed = pooled("fastai_hf", "tokens_per_s") / pooled("trainer", "tokens_per_s")
-        lr_ours, lr_theirs = best("fastai_hf"), best("trainer")
-        f1_ours, f1_theirs = med(("fastai_hf", lr_ours), "f1"), med(("trainer", lr_theirs), "f1")
-        print(f"\nfastai_hf vs trainer: speed {speed:.2f}x (aim: no slower) {'PASS' if speed >= 1 else 'FAIL'};  "
-              f"entity F1 at each side's best lr of {[f'{lr:g}' for lr in args.lrs]}: {f1_ours:.4f} (lr {lr_ours:g}) vs "
-              f"{f1_theirs:.4f} (lr {lr_theirs:g}) (aim: no lower) {'PASS' if f1_ours >= f1_theirs else 'FAIL'};  "
-              f"[median-step ratio {pooled('trainer', 'median_step_s') / pooled('fastai_hf', 'median_step_s'):.2f}x, "
-              f"CPU-time ratio {pooled('trainer', 'cpu_s') / pooled('fastai_hf', 'cpu_s'):.2f}x]")
+        lr_theirs = best("trainer")
+        f1_theirs = med(("trainer", lr_theirs), "f1")
+        theirs_by_seed = {x["seed"]: x["f1"] for x in runs["trainer", lr_theirs]}
+        print()
+        for c in ours:
+            speed = pooled(c, "tokens_per_s") / pooled("trainer", "tokens_per_s")
+            lr_ours = best(c)
+            f1_ours = med((c, lr_ours), "f1")
+            diff = statistics.mean(x["f1"] - theirs_by_seed[x["seed"]] for x in runs[c, lr_ours])
+            print(f"{c} vs trainer: speed {speed:.2f}x (aim: no slower) {'PASS' if speed >= 1 else 'FAIL'};  entity F1 "
+                  f"(median of {len(args.seeds)} seed(s)) at each side's best lr of {[f'{lr:g}' for lr in args.lrs]}: "
+                  f"{f1_ours:.4f} (lr {lr_ours:g}) vs {f1_theirs:.4f} (lr {lr_theirs:g}), mean per-seed difference "
+                  f"{diff:+.4f} (aim: no lower) {'PASS' if f1_ours >= f1_theirs else 'FAIL'};  [median-step ratio "
+                  f"{pooled('trainer', 'median_step_s') / pooled(c, 'median_step_s'):.2f}x, CPU-time ratio "
+                  f"{pooled('trainer', 'cpu_s') / pooled(c, 'cpu_s'):.2f}x]")
     print("load average at end " + ", ".join(f"{x:.2f}" for x in load_avg()))
     if args.json:
         with open(args.json, "w") as f:
