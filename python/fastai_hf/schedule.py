@@ -4,9 +4,9 @@ fastai's own schedules (`fit_one_cycle`, `fit_flat_cos`, `fit_sgdr`) stay at or 
 for most of training. The Trainer's (transformers' `get_linear_schedule_with_warmup`, no warm-up by
 default) falls linearly from the peak from the first step. For one or two short epochs of token
 classification that matters: on 2,000 CoNLL-2003 sentences (MiniLM, bs 16, 3e-4, one epoch) entity
-F1 rose from 0.65 with `fit_one_cycle` to 0.70-0.71 with `fit_linear` and `GradientClip(1.0)`, the
-Trainer's 0.72 within seed noise (bench/README.md). Momentum stays at the optimizer's (0.9 for
-fastai's Adam), as in the Trainer.
+F1 rose from 0.65 with `fit_one_cycle` to 0.70-0.71 with `fit_linear` and `GradientClip(1.0)`
+(means over seeds; the Trainer 0.72-0.73, level with it when the batches are also random:
+bench/README.md). Momentum stays at the optimizer's (0.9 for fastai's Adam), as in the Trainer.
 """
 import numpy as np
 from fastai.callback.schedule import ParamScheduler, SchedLin, combine_scheds
