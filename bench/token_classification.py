@@ -67,14 +67,15 @@ MODIFIERS = {"warm10": ("fastai_hf", {"pct_start": 0.1}, "1cycle pct_start 0.1")
              "eps8": ("fastai_hf", {"eps": 1e-8}, "Adam eps 1e-8"),
              "betas": ("fastai_hf", {"eps": 1e-8, "sqr_mom": 0.999, "moms": (0.9, 0.9, 0.9)}, "Adam (0.9, 0.999, 1e-8)"),
              "clip": ("fastai_hf", {"clip": 1.0}, "GradientClip(1.0)"),
-             "linear": ("fastai_hf", {"linear": True}, "linear decay, no warm-up"),
-             "cos": ("fastai_hf", {"cos": True}, "fit_flat_cos(pct_start=0)"),
+             "linear": ("fastai_hf", {"schedule": "linear"}, "linear decay, no warm-up"),
+             "cos": ("fastai_hf", {"schedule": "cos"}, "fit_flat_cos(pct_start=0)"),
              "random": ("fastai_hf", {"pool_batches": 1}, "random batches"),
              "grouped": ("trainer", {"grouped": True}, "group_by_length")}
 TRAINER_RECIPE = "fastai_hf+random+linear+betas+clip"  # every optimisation choice of the Trainer at once
 EXTRA = [f"{recipe}+{m}" for m, (recipe, _, _) in MODIFIERS.items()] + [TRAINER_RECIPE]
 RECOMMENDED = "fastai_hf+linear+clip"  # the short fine-tune recipe of the NER vignette: fit_linear + GradientClip(1.0)
 MAIN = ["fastai_hf", RECOMMENDED, "trainer"]
+NAMED = {RECOMMENDED: "fastai_hf, fit_linear + GradientClip(1.0)", TRAINER_RECIPE: "  diag: fastai_hf, the Trainer's recipe"}
 
 
 def parse_args(argv=None):
@@ -115,10 +116,8 @@ def variant(config):
             ok = [k for k, v in MODIFIERS.items() if v[0] == recipe]
             raise ValueError(f"unknown modifier {m!r} for {recipe} in {config!r}; choose from {ok}")
         changes.update(MODIFIERS[m][1])
-    if config == RECOMMENDED: return run_fastai_hf, changes, "fastai_hf, fit_linear + GradientClip(1.0)"
-    label = RECIPES[recipe] if not mods else ("  diag: " + recipe + ", " +
-                                              ("the Trainer's recipe" if config == TRAINER_RECIPE else
-                                               " + ".join(MODIFIERS[m][2] for m in mods)))
+    label = NAMED.get(config) or (RECIPES[recipe] if not mods else
+                                  f"  diag: {recipe}, " + " + ".join(MODIFIERS[m][2] for m in mods))
     return (run_trainer if recipe == "trainer" else run_fastai_hf), changes, label
 
 
@@ -173,7 +172,7 @@ def entity_scores(targets, preds):
 
 
 def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0.99, moms=(0.95, 0.85, 0.95),
-                  clip=None, linear=False, pool_batches=4, cos=False):
+                  clip=None, schedule="one_cycle", pool_batches=4):
     import fastai_hf as fh
     from fastai.callback.core import Callback, CancelValidException
 
@@ -210,9 +209,9 @@ def run_fastai_hf(args, train, test, labels, pct_start=0.25, eps=1e-5, sqr_mom=0
     with learn.no_bar(), learn.no_logging():
         t, c = time.perf_counter(), time.process_time()
         cbs = [SkipValidation(), timer] + ([fh.GradientClip(clip)] if clip else [])
-        if cos:
+        if schedule == "cos":
             learn.fit_flat_cos(args.epochs, lr=args.lr, pct_start=0, cbs=cbs)
-        elif linear:
+        elif schedule == "linear":
             learn.fit_linear(args.epochs, lr=args.lr, cbs=cbs)
         else:
             learn.fit_one_cycle(args.epochs, lr_max=args.lr, pct_start=pct_start, moms=moms, cbs=cbs)

@@ -32,7 +32,7 @@ def test_warm_up_rises_linearly_then_decays(learn):
     assert lrs[0] == 0 and lrs.argmax() == n // 2
 
 
-def test_discriminative_rates_keep_their_ratio_and_callbacks_run(learn):
+def test_discriminative_rates_keep_their_ratio_and_the_fits_callbacks_leave_with_it(learn):
     clip = GradientClip(1.0)
     quiet_fit(learn, "fit_linear", 1, slice(1e-5, 1e-3), cbs=clip)
     n = len(learn.dls.train)
